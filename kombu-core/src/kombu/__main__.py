@@ -1,0 +1,7 @@
+"""``python -m kombu``: the kombu command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
