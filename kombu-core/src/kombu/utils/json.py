@@ -1,0 +1,146 @@
+"""JSON that round-trips more than JSON's own types.
+
+:func:`dumps` writes a value of a registered type as
+``{"__type__": marker, "__value__": text}`` and :func:`loads` turns such an
+object back into the value.  Registered out of the box: ``datetime``,
+``date``, ``time`` (ISO 8601), ``Decimal``, ``UUID`` and ``bytes``.  Add your
+own with :func:`register_type`.  An object with a ``__json__()`` method is
+written as whatever that method returns.
+"""
+
+from __future__ import annotations
+
+import base64
+import json as _json
+from collections.abc import Callable
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+__all__ = ("JSONEncoder", "dumps", "loads", "object_hook", "register_type")
+
+TYPE_KEY = "__type__"
+VALUE_KEY = "__value__"
+
+#: type -> (marker, encoder); checked exactly first, then with isinstance.
+_encoders: dict[type, tuple[str, Callable[[Any], Any]]] = {}
+#: marker -> decoder
+_decoders: dict[str, Callable[[Any], Any]] = {}
+
+
+def register_type(
+    type_: type,
+    marker: str | None,
+    encoder: Callable[[Any], Any],
+    decoder: Callable[[Any], Any] | None = None,
+) -> None:
+    """Encode instances of ``type_`` with ``encoder`` and decode them with ``decoder``.
+
+    With ``marker=None`` the value is written as ``encoder(value)`` only and
+    is not turned back into ``type_`` by :func:`loads`.
+    """
+    if marker is None:
+        _encoders[type_] = ("", encoder)
+        return
+    _encoders[type_] = (marker, encoder)
+    if decoder is not None:
+        _decoders[marker] = decoder
+
+
+def _encode_bytes(value: bytes) -> Any:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(value).decode("ascii")}
+
+
+def _decode_bytes(value: Any) -> bytes:
+    if isinstance(value, dict):
+        return base64.b64decode(value["base64"])
+    return str(value).encode("utf-8")
+
+
+register_type(datetime, "datetime", datetime.isoformat, datetime.fromisoformat)
+register_type(date, "date", date.isoformat, date.fromisoformat)
+register_type(time, "time", time.isoformat, time.fromisoformat)
+register_type(Decimal, "decimal", str, Decimal)
+register_type(UUID, "uuid", str, UUID)
+register_type(bytes, "bytes", _encode_bytes, _decode_bytes)
+
+
+def _lookup(o: Any) -> tuple[str, Callable[[Any], Any]] | None:
+    found = _encoders.get(type(o))
+    if found is not None:
+        return found
+    # Subclasses: the most derived registered type wins (datetime before date).
+    best: type | None = None
+    for type_ in _encoders:
+        if isinstance(o, type_) and (best is None or issubclass(type_, best)):
+            best = type_
+    return _encoders[best] if best is not None else None
+
+
+class JSONEncoder(_json.JSONEncoder):
+    """:class:`json.JSONEncoder` that knows the registered types and ``__json__``."""
+
+    def default(self, o: Any) -> Any:
+        reducer = getattr(o, "__json__", None)
+        if reducer is not None:
+            return reducer()
+        found = _lookup(o)
+        if found is not None:
+            marker, encoder = found
+            value = encoder(o)
+            return {TYPE_KEY: marker, VALUE_KEY: value} if marker else value
+        return super().default(o)
+
+
+def object_hook(o: dict[str, Any]) -> Any:
+    """Turn ``{"__type__": m, "__value__": v}`` back into a value; other dicts pass through."""
+    if len(o) == 2 and TYPE_KEY in o and VALUE_KEY in o:
+        decoder = _decoders.get(o[TYPE_KEY])
+        if decoder is None:
+            raise ValueError(f"Cannot decode JSON value of unregistered type {o[TYPE_KEY]!r}")
+        return decoder(o[VALUE_KEY])
+    return o
+
+
+_default_hook = object_hook
+_encoder = JSONEncoder()
+_plain_decoder = _json.JSONDecoder()
+_hook_decoder = _json.JSONDecoder(object_hook=object_hook)
+
+
+def dumps(
+    s: Any,
+    _dumps: Callable[..., str] = _json.dumps,
+    cls: type[_json.JSONEncoder] | None = None,
+    default_kwargs: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> str:
+    """Serialize ``s`` to a JSON string (extra keyword arguments go to :func:`json.dumps`)."""
+    if cls is None and not default_kwargs and not kwargs and _dumps is _json.dumps:
+        return _encoder.encode(s)
+    return _dumps(s, cls=cls or JSONEncoder, **{**(default_kwargs or {}), **kwargs})
+
+
+def loads(
+    s: str | bytes | bytearray | memoryview,
+    _loads: Callable[..., Any] = _json.loads,
+    decode_bytes: bool = True,
+    object_hook: Callable[[dict[str, Any]], Any] | None = object_hook,
+) -> Any:
+    """Deserialize JSON from ``s`` (str or UTF-8 bytes-like), restoring registered types."""
+    if isinstance(s, memoryview):
+        s = s.tobytes().decode("utf-8")
+    elif isinstance(s, bytearray) or (decode_bytes and isinstance(s, bytes)):
+        s = s.decode("utf-8")
+    if _loads is _json.loads and isinstance(s, str):
+        if object_hook is _default_hook:
+            # Only pay for the per-object hook when a marker can be present.
+            decoder = _hook_decoder if TYPE_KEY in s else _plain_decoder
+            return decoder.decode(s)
+        if object_hook is None:
+            return _plain_decoder.decode(s)
+    return _loads(s, object_hook=object_hook)

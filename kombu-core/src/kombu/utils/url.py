@@ -1,0 +1,193 @@
+"""Broker URLs: parse them, build them, and mask the password for display.
+
+A broker URL is ``transport://userid:password@hostname:port/virtual_host?options``.
+Everything after the scheme is parsed with HTTP URL rules, so
+``sqla+postgresql://...`` and ``redis+socket:///tmp/redis.sock`` work too.
+Percent-escapes are decoded (``amqp://host/%2F`` has the virtual host ``'/'``).
+Failover lists (``'amqp://a;amqp://b'``) are the caller's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlparse
+
+__all__ = (
+    "as_url",
+    "maybe_sanitize_url",
+    "parse_ssl_cert_reqs",
+    "parse_url",
+    "safequote",
+    "sanitize_url",
+    "url_to_parts",
+    "urlparse",
+    "urlparts",
+)
+
+#: Percent-encode everything that is not unreserved (``'/'`` included).
+safequote = partial(quote, safe="")
+
+
+class urlparts(NamedTuple):
+    """The components of a broker URL (``None`` where absent; ``query`` a dict)."""
+
+    scheme: str
+    hostname: str | None
+    port: int | None
+    username: str | None
+    password: str | None
+    path: str | None
+    query: dict[str, Any]
+
+
+def url_to_parts(url: str) -> urlparts:
+    """Split ``url`` into :class:`urlparts`, decoding percent-escapes.
+
+    The path loses its leading ``'/'``: ``amqp://h//`` has the path ``'/'``.
+    Raises ``ValueError`` for a port that is not a number.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:  # no scheme: the whole string is host, port and path
+        scheme, rest = "", url
+    parts = urlparse("http://" + rest)
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    return urlparts(
+        scheme,
+        unquote(parts.hostname or "") or None,
+        parts.port,
+        unquote(parts.username or "") or None,
+        unquote(parts.password or "") or None,
+        unquote(path) or None,
+        dict(parse_qsl(parts.query)),
+    )
+
+
+#: Alias of :func:`url_to_parts`.
+_parse_url = url_to_parts
+
+
+def parse_ssl_cert_reqs(value: str) -> Any:
+    """``'required'``/``'CERT_REQUIRED'`` (etc.) as an :mod:`ssl` constant; ``None`` if unknown."""
+    import ssl
+
+    key = value.strip().upper()
+    key = key if key.startswith("CERT_") else f"CERT_{key}"
+    if key not in ("CERT_NONE", "CERT_OPTIONAL", "CERT_REQUIRED"):
+        return None
+    return getattr(ssl, key)
+
+
+def _ssl_options(query: dict[str, Any]) -> None:
+    keys = [key for key in query if key.startswith("ssl_")]
+    if not keys:
+        return
+    ssl_opts = query.get("ssl")
+    if not isinstance(ssl_opts, dict):
+        ssl_opts = {}
+    for key in keys:
+        value = query.pop(key)
+        if key == "ssl_check_hostname":
+            value = value.lower() not in ("false", "0", "no", "off")
+        elif key == "ssl_cert_reqs":
+            value = parse_ssl_cert_reqs(value)
+        ssl_opts[key] = value
+    query["ssl"] = ssl_opts
+
+
+def parse_url(url: str) -> dict[str, Any]:
+    """Parse a broker URL into :class:`~kombu.Connection` keyword arguments.
+
+    Returns ``transport``, ``hostname``, ``port``, ``userid``, ``password`` and
+    ``virtual_host``, plus one key per query option.  ``ssl_*`` options are
+    gathered into an ``ssl`` dict (``ssl_cert_reqs`` becoming an :mod:`ssl`
+    constant and ``ssl_check_hostname`` a bool).
+    """
+    scheme, host, port, user, password, path, query = url_to_parts(url)
+    _ssl_options(query)
+    return {
+        **query,
+        "transport": scheme,
+        "hostname": host,
+        "port": port,
+        "userid": user,
+        "password": password,
+        "virtual_host": path,
+    }
+
+
+_SECRET_KEYS = ("password", "passwd", "secret", "token")
+
+
+def _mask_query(query: Mapping[str, Any], mask: str) -> dict[str, Any]:
+    return {
+        key: (mask if any(word in key.lower() for word in _SECRET_KEYS) else value)
+        for key, value in query.items()
+    }
+
+
+def as_url(
+    scheme: str,
+    host: str | None = None,
+    port: int | str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    path: str | None = None,
+    query: Mapping[str, Any] | None = None,
+    sanitize: bool = False,
+    mask: str = "**",
+) -> str:
+    """Build a URL from its parts; with ``sanitize`` the password is replaced by ``mask``.
+
+    ``path`` is used as is (quote it yourself: the virtual host ``'/'`` is
+    ``path='/'`` giving ``amqp://host//``).  Secret-looking query options are
+    masked too when sanitizing.
+    """
+    out = [f"{scheme}://"]
+    if user or password:
+        if user:
+            out.append(safequote(user))
+        if password:
+            if sanitize:
+                out.append(f":{mask}" if mask else ":")
+            else:
+                out.append(":" + safequote(password))
+        out.append("@")
+    if host:
+        out.append(f"[{host}]" if ":" in host and not host.startswith("[") else safequote(host))
+    if port:
+        out.append(f":{port}")
+    out.append("/")
+    if path:
+        out.append(path)
+    if query:
+        out.append("?" + urlencode(_mask_query(query, mask) if sanitize else dict(query), safe="*"))
+    return "".join(out)
+
+
+def sanitize_url(url: str, mask: str = "**") -> str:
+    """``url`` with its password (and secret-looking query options) replaced by ``mask``."""
+    scheme, host, port, user, password, path, query = url_to_parts(url)
+    return as_url(
+        scheme,
+        host,
+        port,
+        user,
+        password,
+        quote(path, safe="/") if path else path,
+        query,
+        sanitize=True,
+        mask=mask,
+    )
+
+
+def maybe_sanitize_url(url: Any, mask: str = "**") -> Any:
+    """:func:`sanitize_url` for URL strings; anything else is returned unchanged."""
+    if isinstance(url, str) and "://" in url:
+        try:
+            return sanitize_url(url, mask)
+        except ValueError:
+            scheme = url.partition("://")[0]
+            return f"{scheme}://{mask}"  # unparseable: show nothing that could be secret
+    return url

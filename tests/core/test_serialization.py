@@ -1,0 +1,401 @@
+"""kombu.serialization: the codec registry, safe defaults, accept lists and plugin discovery."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import textwrap
+from datetime import datetime, timezone
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+
+from kombu import plugins, serialization
+from kombu.exceptions import (
+    ContentDisallowed,
+    DecodeError,
+    EncodeError,
+    SerializerNotInstalled,
+)
+from kombu.serialization import (
+    disable_insecure_serializers,
+    dumps,
+    enable_insecure_serializers,
+    loads,
+    prepare_accept_content,
+    raw_encode,
+    register,
+    registry,
+    unregister,
+)
+
+DATA = {"text": "héllo wörld ☃", "n": [1, 2.5, None, True], "nested": {"k": "v"}}
+
+
+@pytest.fixture(autouse=True)
+def restore_registry():
+    """Every test leaves the global registry (and insecure-serializer state) as it found it."""
+    saved = (
+        dict(registry._encoders),
+        dict(registry._decoders),
+        dict(registry.type_to_name),
+        dict(registry.name_to_type),
+        set(registry._disabled_content_types),
+        set(registry._enabled_content_types),
+        registry._safe_mode,
+        registry._discovered,
+        registry._seen_state,
+        (
+            registry._default_encode,
+            registry._default_content_type,
+            registry._default_content_encoding,
+            registry._default_name,
+        ),
+        serialization.pickle_protocol,
+    )
+    yield
+    (encoders, decoders, t2n, n2t, disabled, enabled, safe, discovered, seen, default, protocol) = (
+        saved
+    )
+    registry._encoders = encoders
+    registry._decoders = decoders
+    registry.type_to_name = t2n
+    registry.name_to_type = n2t
+    registry._disabled_content_types = disabled
+    registry._enabled_content_types = enabled
+    registry._safe_mode = safe
+    registry._discovered = discovered
+    registry._seen_state = seen
+    (
+        registry._default_encode,
+        registry._default_content_type,
+        registry._default_content_encoding,
+        registry._default_name,
+    ) = default
+    serialization.pickle_protocol = protocol
+
+
+# -- dumps / loads round trips --------------------------------------------------
+
+
+def test_json_is_the_default():
+    content_type, encoding, payload = dumps(DATA)
+    assert (content_type, encoding) == ("application/json", "utf-8")
+    assert loads(payload, content_type, encoding) == DATA
+
+
+def test_json_payload_decodes_from_bytes_and_memoryview():
+    content_type, encoding, payload = dumps(DATA, serializer="json")
+    raw = payload.encode("utf-8")
+    assert loads(raw, content_type, encoding) == DATA
+    assert loads(memoryview(raw), content_type, encoding) == DATA
+    assert loads(bytearray(raw), content_type, encoding) == DATA
+
+
+def test_json_round_trips_extended_types():
+    value = {
+        "when": datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        "price": Decimal("9.99"),
+        "id": UUID("12345678-1234-5678-1234-567812345678"),
+        "blob": b"\x00\xff",
+    }
+    assert loads(*_swap(dumps(value, "json"))) == value
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "encoding"),
+    [
+        ("pickle", "application/x-python-serialize", "binary"),
+        ("yaml", "application/x-yaml", "utf-8"),
+        ("msgpack", "application/x-msgpack", "binary"),
+    ],
+)
+def test_round_trip_each_serializer(name, content_type, encoding):
+    ctype, enc, payload = dumps(DATA, serializer=name)
+    assert (ctype, enc) == (content_type, encoding)
+    assert loads(payload, ctype, enc, accept=[name]) == DATA
+    assert loads(payload, ctype, enc, accept={content_type}) == DATA
+
+
+def test_msgpack_and_pickle_keep_binary():
+    value = {"blob": bytes(range(256))}
+    for name in ("msgpack", "pickle"):
+        ctype, enc, payload = dumps(value, serializer=name)
+        assert loads(payload, ctype, enc, accept=[name]) == value
+
+
+def test_pickle_uses_the_global_protocol():
+    serialization.pickle_protocol = 2
+    _, _, payload = dumps([1], serializer="pickle")
+    assert payload[:2] == b"\x80\x02"
+    serialization.pickle_protocol = pickle.HIGHEST_PROTOCOL
+    _, _, payload = dumps([1], serializer="pickle")
+    assert payload[1] == pickle.HIGHEST_PROTOCOL
+
+
+def _swap(result):
+    content_type, encoding, payload = result
+    return payload, content_type, encoding
+
+
+# -- raw bodies -------------------------------------------------------------------
+
+
+def test_bytes_and_str_pass_through_without_serializer():
+    assert dumps(b"\x00\x01") == ("application/data", "binary", b"\x00\x01")
+    assert dumps("☃") == ("text/plain", "utf-8", "☃".encode())
+
+
+def test_raw_serializer():
+    assert dumps(b"abc", serializer="raw") == ("application/data", "binary", b"abc")
+    assert dumps("é", serializer="raw") == ("application/data", "utf-8", "é".encode())
+    assert raw_encode(b"x") == ("application/data", "binary", b"x")
+    with pytest.raises(EncodeError, match="raw serializer"):
+        dumps({"a": 1}, serializer="raw")
+
+
+def test_explicit_serializer_encodes_str_too():
+    assert dumps("x", serializer="json") == ("application/json", "utf-8", '"x"')
+
+
+def test_loads_raw_and_text_content():
+    assert loads(b"\x00\xff", "application/data", "binary") == b"\x00\xff"
+    assert loads("☃".encode(), "text/plain", "utf-8") == "☃"
+    assert loads("☃".encode(), None, None) == "☃"  # no headers: utf-8 application/data
+    assert loads(b"abc", b"text/plain", b"utf-8") == "abc"  # bytes headers
+    assert loads(b"", "application/json", "utf-8") == b""  # empty bodies are returned as is
+    # trusted content is decoded whatever accept says
+    assert loads(b"\x01", "application/data", "binary", accept=["json"]) == b"\x01"
+
+
+# -- errors ---------------------------------------------------------------------
+
+
+def test_decode_error_wraps_the_cause():
+    with pytest.raises(DecodeError) as info:
+        loads(b"{not json", "application/json", "utf-8")
+    assert info.value.__cause__ is not None
+    assert "application/json" in str(info.value)
+    with pytest.raises(DecodeError):
+        loads(b"\xff\xfe", "text/plain", "utf-8")
+
+
+def test_encode_error_wraps_the_cause():
+    with pytest.raises(EncodeError) as info:
+        dumps({"x": object()}, serializer="json")
+    assert isinstance(info.value.__cause__, TypeError)
+
+
+def test_unknown_serializer():
+    with pytest.raises(SerializerNotInstalled, match="no-such-serializer"):
+        dumps([1], serializer="no-such-serializer")
+
+
+# -- safe defaults and accept -------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["pickle", "yaml", "msgpack"])
+def test_insecure_serializers_refused_without_accept(name):
+    content_type, encoding, payload = dumps(DATA, serializer=name)
+    with pytest.raises(ContentDisallowed) as info:
+        loads(payload, content_type, encoding)
+    message = str(info.value)
+    assert content_type in message
+    assert "accept" in message and "enable_insecure_serializers" in message
+    # force bypasses the disabled list
+    assert loads(payload, content_type, encoding, force=True) == DATA
+
+
+def test_content_type_not_in_accept_is_refused():
+    content_type, encoding, payload = dumps(DATA)
+    with pytest.raises(ContentDisallowed, match="application/json"):
+        loads(payload, content_type, encoding, accept=["application/x-yaml"])
+    with pytest.raises(ContentDisallowed):
+        loads(payload, content_type, encoding, accept=set())
+    with pytest.raises(ContentDisallowed):  # text is not trusted once accept is given
+        loads(b"x", "text/plain", "utf-8", accept=["json"])
+    # accept may hold names as well as MIME types
+    assert loads(payload, content_type, encoding, accept=["json"]) == DATA
+
+
+def test_enable_and_disable_insecure_serializers():
+    content_type, encoding, payload = dumps(DATA, serializer="pickle")
+    enable_insecure_serializers()
+    assert loads(payload, content_type, encoding) == DATA
+    disable_insecure_serializers()
+    with pytest.raises(ContentDisallowed):
+        loads(payload, content_type, encoding)
+    enable_insecure_serializers(["application/x-python-serialize"])
+    assert loads(payload, content_type, encoding) == DATA
+    disable_insecure_serializers(allowed=["json", "pickle"])
+    assert loads(payload, content_type, encoding) == DATA
+    disable_insecure_serializers(allowed=[])
+    with pytest.raises(ContentDisallowed):
+        loads(*_swap(dumps(DATA)))
+    enable_insecure_serializers(["no-such-thing"])  # unknown names are ignored
+
+
+def test_registry_enable_disable_by_name_or_type():
+    payload = dumps([1])[2]
+    registry.disable("json")
+    with pytest.raises(ContentDisallowed):
+        loads(payload, "application/json", "utf-8")
+    assert loads(payload, "application/json", "utf-8", accept=["json"]) == [1]
+    registry.enable("application/json")
+    assert loads(payload, "application/json", "utf-8") == [1]
+
+
+def test_prepare_accept_content():
+    assert prepare_accept_content(None) is None
+    assert prepare_accept_content(["json", "application/x-yaml", "pickle"]) == {
+        "application/json",
+        "application/x-yaml",
+        "application/x-python-serialize",
+    }
+    assert prepare_accept_content(["x"], {"x": "application/x"}) == {"application/x"}
+    with pytest.raises(SerializerNotInstalled, match="nope"):
+        prepare_accept_content(["nope"])
+
+
+# -- registration -----------------------------------------------------------------
+
+
+def test_register_and_unregister_custom_serializer():
+    register(
+        "upper",
+        lambda s: s.upper(),
+        lambda s: s.lower(),
+        "application/x-upper",
+        content_encoding="utf-8",
+    )
+    assert dumps("abc", serializer="upper") == ("application/x-upper", "utf-8", "ABC")
+    assert loads("ABC", "application/x-upper", "utf-8", accept=["upper"]) == "abc"
+    assert prepare_accept_content(["upper"]) == {"application/x-upper"}
+    unregister("upper")
+    with pytest.raises(SerializerNotInstalled):
+        dumps("abc", serializer="upper")
+    with pytest.raises(SerializerNotInstalled):
+        unregister("upper")
+
+
+def test_decoder_only_registration():
+    register("readonly", None, lambda s: "decoded", "application/x-ro")
+    assert loads(b"x", "application/x-ro", "utf-8") == "decoded"
+    with pytest.raises(SerializerNotInstalled):
+        dumps(1, serializer="readonly")
+
+
+def test_set_default_serializer():
+    registry._set_default_serializer("pickle")
+    assert dumps([1])[0] == "application/x-python-serialize"
+    with pytest.raises(SerializerNotInstalled):
+        registry._set_default_serializer("nope")
+
+
+# -- optional libraries -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "module", "codec"),
+    [
+        ("yaml", "yaml", serialization._yaml),
+        ("msgpack", "msgpack", serialization._msgpack),
+    ],
+)
+def test_missing_library_names_the_extra(monkeypatch, name, module, codec):
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import <module>` fail
+    monkeypatch.setattr(codec, "module", None)
+    with pytest.raises(SerializerNotInstalled, match=rf"pip install 'kombu-core\[{name}\]'"):
+        dumps([1], serializer=name)
+    with pytest.raises(SerializerNotInstalled, match=rf"kombu-core\[{name}\]"):
+        loads(b"[1]", registry.name_to_type[name], "utf-8", accept=[name])
+
+
+# -- lazy plugin discovery ----------------------------------------------------------
+
+
+class CodecPlugin:
+    @plugins.hookimpl
+    def kombu_serializers(self):
+        return [
+            plugins.CodecSpec(
+                "rev", lambda o: str(o)[::-1], lambda s: s[::-1], "application/x-rev", "utf-8"
+            )
+        ]
+
+
+@pytest.fixture
+def codec_plugin():
+    plugin = CodecPlugin()
+    plugins.get_registry().add_plugin(plugin, "test-codecs")
+    yield plugin
+    plugins.get_registry().remove_plugin(plugin)
+
+
+def test_plugin_serializer_found_on_first_miss(codec_plugin):
+    assert "rev" not in registry.name_to_type
+    assert dumps("abc", serializer="rev") == ("application/x-rev", "utf-8", "cba")
+    assert loads("cba", "application/x-rev", "utf-8", accept=["rev"]) == "abc"
+    # discovered serializers are not decoded without accept while the safe default holds
+    with pytest.raises(ContentDisallowed):
+        loads("cba", "application/x-rev", "utf-8")
+    enable_insecure_serializers(["rev"])
+    assert loads("cba", "application/x-rev", "utf-8") == "abc"
+
+
+def test_plugin_serializer_found_by_loads_and_accept(codec_plugin):
+    assert prepare_accept_content(["rev"]) == {"application/x-rev"}
+    assert loads(b"cba", "application/x-rev", "utf-8", accept={"application/x-rev"}) == b"abc"
+
+
+def test_plugin_serializer_registered_by_other_lookup_is_still_disabled(codec_plugin):
+    plugins.get_registry().transports()  # discovery triggered elsewhere
+    assert "rev" in registry.name_to_type
+    with pytest.raises(ContentDisallowed):
+        loads("cba", "application/x-rev", "utf-8")
+
+
+def test_entry_point_serializers(tmp_path, monkeypatch):
+    info = tmp_path / "kombu_test_ser-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kombu-test-ser\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[kombu.serializers]\nshout = kombu_test_ser_mod:register_args\n"
+        "broken = kombu_test_ser_mod:not_there\n"
+    )
+    (tmp_path / "kombu_test_ser_mod.py").write_text(
+        textwrap.dedent("""
+        def enc(o):
+            return str(o).upper()
+
+        def dec(s):
+            return s.lower()
+
+        register_args = (enc, dec, "application/x-shout", "utf-8")
+    """)
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry._discovered = False
+    try:
+        with pytest.warns(plugins.KombuPluginWarning, match="broken"):
+            assert dumps("hi", serializer="shout") == ("application/x-shout", "utf-8", "HI")
+        assert loads("HI", "application/x-shout", "utf-8", accept=["shout"]) == "hi"
+        with pytest.raises(ContentDisallowed):
+            loads("HI", "application/x-shout", "utf-8")
+    finally:
+        sys.modules.pop("kombu_test_ser_mod", None)
+
+
+def test_import_scans_no_entry_points():
+    import subprocess
+
+    code = (
+        "import sys, kombu.serialization, kombu.compression\n"
+        "print(sorted(m for m in ('kombu.plugins', 'pluggy', 'importlib.metadata', 'yaml',"
+        " 'msgpack', 'brotli', 'zstandard') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
+    )
+    assert out.stdout.strip() == "[]", out.stdout

@@ -1,0 +1,230 @@
+"""kombu.utils.url: parsing, building and masking broker URLs."""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+
+from kombu.utils.url import (
+    _parse_url,
+    as_url,
+    maybe_sanitize_url,
+    parse_url,
+    safequote,
+    sanitize_url,
+    url_to_parts,
+    urlparts,
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "amqp://user:pass@host:5672/vhost",
+            dict(
+                transport="amqp",
+                hostname="host",
+                port=5672,
+                userid="user",
+                password="pass",
+                virtual_host="vhost",
+            ),
+        ),
+        (
+            "redis://:pass@host/1",
+            dict(
+                transport="redis",
+                hostname="host",
+                port=None,
+                userid=None,
+                password="pass",
+                virtual_host="1",
+            ),
+        ),
+        (
+            "sqla+postgresql://scott:tiger@db.example.com:5432/mydb",
+            dict(
+                transport="sqla+postgresql",
+                hostname="db.example.com",
+                port=5432,
+                userid="scott",
+                password="tiger",
+                virtual_host="mydb",
+            ),
+        ),
+        (
+            "memory://",
+            dict(
+                transport="memory",
+                hostname=None,
+                port=None,
+                userid=None,
+                password=None,
+                virtual_host=None,
+            ),
+        ),
+        (
+            "filesystem://",
+            dict(
+                transport="filesystem",
+                hostname=None,
+                port=None,
+                userid=None,
+                password=None,
+                virtual_host=None,
+            ),
+        ),
+        (
+            "amqp://guest:guest@localhost:5672/%2F",
+            dict(
+                transport="amqp",
+                hostname="localhost",
+                port=5672,
+                userid="guest",
+                password="guest",
+                virtual_host="/",
+            ),
+        ),
+        (
+            "amqp://localhost//",
+            dict(
+                transport="amqp",
+                hostname="localhost",
+                port=None,
+                userid=None,
+                password=None,
+                virtual_host="/",
+            ),
+        ),
+        (
+            "amqp://u%40x:p%3Aw%2Fd@h/a%20b",
+            dict(
+                transport="amqp",
+                hostname="h",
+                port=None,
+                userid="u@x",
+                password="p:w/d",
+                virtual_host="a b",
+            ),
+        ),
+        (
+            "redis+socket:///tmp/redis.sock",
+            dict(
+                transport="redis+socket",
+                hostname=None,
+                port=None,
+                userid=None,
+                password=None,
+                virtual_host="tmp/redis.sock",
+            ),
+        ),
+        (
+            "amqp://[::1]:5672/",
+            dict(
+                transport="amqp",
+                hostname="::1",
+                port=5672,
+                userid=None,
+                password=None,
+                virtual_host=None,
+            ),
+        ),
+    ],
+)
+def test_parse_url(url, expected):
+    assert parse_url(url) == expected
+
+
+def test_parse_url_query_options():
+    parsed = parse_url("redis://h:6379/0?socket_timeout=5&health_check_interval=2")
+    assert parsed["socket_timeout"] == "5"
+    assert parsed["health_check_interval"] == "2"
+    assert parsed["transport"] == "redis"
+
+
+def test_parse_url_ssl_options_are_grouped():
+    parsed = parse_url(
+        "rediss://h/0?ssl_cert_reqs=required&ssl_check_hostname=false&ssl_ca_certs=/ca.pem"
+    )
+    assert parsed["ssl"] == {
+        "ssl_cert_reqs": ssl.CERT_REQUIRED,
+        "ssl_check_hostname": False,
+        "ssl_ca_certs": "/ca.pem",
+    }
+    assert (
+        parse_url("rediss://h/0?ssl_cert_reqs=CERT_NONE")["ssl"]["ssl_cert_reqs"] == ssl.CERT_NONE
+    )
+
+
+def test_semicolon_lists_are_not_split():
+    parts = url_to_parts("amqp://h1//;amqp://h2//")
+    assert parts.hostname == "h1"
+
+
+def test_bad_port_is_a_value_error():
+    with pytest.raises(ValueError):
+        parse_url("amqp://host:notaport/")
+
+
+def test_url_to_parts():
+    parts = url_to_parts("amqp://user:pw@host:1234/vh?x=1")
+    assert isinstance(parts, urlparts)
+    assert parts == ("amqp", "host", 1234, "user", "pw", "vh", {"x": "1"})
+    assert parts.scheme == "amqp" and parts.query == {"x": "1"}
+    assert _parse_url is url_to_parts
+
+
+def test_as_url():
+    assert as_url("amqp", "host", 5672, "user", "pw", "vh") == "amqp://user:pw@host:5672/vh"
+    assert (
+        as_url("amqp", "host", 5672, "user", "pw", "vh", sanitize=True)
+        == "amqp://user:**@host:5672/vh"
+    )
+    assert as_url("amqp", "host", password="pw", sanitize=True, mask="XX") == "amqp://:XX@host/"
+    assert as_url("memory") == "memory:///"
+    assert as_url("amqp", "h", path="/") == "amqp://h//"
+    assert as_url("amqp", "h", user="u@x", password="p/w") == "amqp://u%40x:p%2Fw@h/"
+    assert as_url("amqp", "::1", 5672) == "amqp://[::1]:5672/"
+    assert as_url("redis", "h", path="0", query={"a": "1"}) == "redis://h/0?a=1"
+
+
+def test_as_url_round_trips_through_parse():
+    url = as_url("amqp", "host", 5672, "us er", "p@ss:w/rd", safequote("/"))
+    parsed = parse_url(url)
+    assert (parsed["userid"], parsed["password"], parsed["virtual_host"]) == (
+        "us er",
+        "p@ss:w/rd",
+        "/",
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("amqp://user:pass@host:5672/vhost", "amqp://user:**@host:5672/vhost"),
+        ("redis://:pass@host/1", "redis://:**@host/1"),
+        ("sqla+postgresql://scott:tiger@db/mydb", "sqla+postgresql://scott:**@db/mydb"),
+        ("amqp://guest:guest@localhost:5672/%2F", "amqp://guest:**@localhost:5672//"),
+        ("amqp://guest@localhost//", "amqp://guest@localhost//"),
+        ("memory://", "memory:///"),
+        ("redis://h/0?password=hunter2&db=1", "redis://h/0?password=**&db=1"),
+    ],
+)
+def test_sanitize_url(url, masked):
+    assert sanitize_url(url) == masked
+    assert "pass" not in sanitize_url(url).replace("password=", "")
+
+
+def test_sanitize_url_custom_mask():
+    assert sanitize_url("amqp://u:secret@h/", mask="###") == "amqp://u:###@h/"
+
+
+def test_maybe_sanitize_url():
+    assert maybe_sanitize_url("amqp://u:secret@h//") == "amqp://u:**@h//"
+    assert maybe_sanitize_url("not a url") == "not a url"
+    assert maybe_sanitize_url(None) is None
+    assert maybe_sanitize_url(42) == 42
+    masked = maybe_sanitize_url("amqp://u:secret@h:badport/")
+    assert "secret" not in masked
