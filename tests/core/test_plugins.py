@@ -221,7 +221,7 @@ def test_transport_given_as_class_and_as_path():
         assert isinstance(conn.transport, Transport)
     with Connection("memory://", transport="kombu.transport.memory:Transport") as conn:
         assert isinstance(conn.transport, Transport)
-    with pytest.raises(TransportNotInstalled, match="no.such.module"):
+    with pytest.raises(TransportNotInstalled, match=r"no\.such\.module"):
         get_transport_cls("no.such.module:Transport")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -100,7 +99,7 @@ def cmd_consume(ns: argparse.Namespace) -> int:
             while ns.count is None or received < ns.count:
                 try:
                     conn.drain_events(timeout=ns.timeout)
-                except socket.timeout:
+                except TimeoutError:
                     if ns.timeout is not None:
                         print(f"kombu consume: no message within {ns.timeout}s",
                               file=sys.stderr)

@@ -14,9 +14,9 @@ from urllib.parse import quote
 from . import exceptions
 from .transport import get_transport_cls
 from .utils.functional import dictfilter, retry_over_time
-from .utils.url import as_url, maybe_sanitize_url, parse_url, urlparse
+from .utils.url import as_url, maybe_sanitize_url, parse_url
 
-__all__ = ("BrokerConnection", "ChannelPool", "Connection", "ConnectionPool")
+__all__ = ("BrokerConnection", "Connection")  # + ChannelPool, ConnectionPool (lazy)
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,9 @@ class Connection:
             params.update(self._params_from_url(hostname, transport))
         self._initial_params = dict(params, uri_prefix=self.uri_prefix)
         self._init_params(**params)
-        self.transport_options = dict(transport_options or {})
+        # URL query options (``?visibility_timeout=30``) are transport options;
+        # explicit ``transport_options`` win.
+        self.transport_options = {**_coerce_query(self.query), **(transport_options or {})}
         self.alt = alt
         self._failover_strategy = failover_strategy or "round-robin"
         self.failover_strategy = (
@@ -249,7 +251,7 @@ class Connection:
             socket.setdefaulttimeout(socket_timeout)
             try:
                 self._do_close_self()
-            except socket.timeout:
+            except TimeoutError:
                 pass
             finally:
                 socket.setdefaulttimeout(previous)
@@ -678,6 +680,26 @@ class _nullcontext:
 
     def __exit__(self, *exc_info: Any) -> None:
         return None
+
+
+def _coerce_literal(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    lowered = value.lower()
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    for convert in (int, float):
+        try:
+            return convert(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _coerce_query(query: dict[str, Any]) -> dict[str, Any]:
+    return {key: _coerce_literal(value) for key, value in query.items()}
 
 
 def _is_registered(name: str) -> bool:

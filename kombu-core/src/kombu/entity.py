@@ -107,7 +107,7 @@ class Exchange(MaybeChannelBound):
         self.maybe_bind(channel)
 
     def __hash__(self) -> int:
-        return hash(f"E|{self.name}")
+        return hash(("E", self.name))
 
     def _can_declare(self) -> bool:
         return not self.no_declare and bool(self.name)
@@ -333,7 +333,7 @@ class Queue(MaybeChannelBound):
         return bound
 
     def __hash__(self) -> int:
-        return hash(f"Q|{self.name}")
+        return hash(("Q", self.name))
 
     def when_bound(self) -> None:
         if self.exchange:

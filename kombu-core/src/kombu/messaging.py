@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import count
 from typing import Any
 
-from .abstract import _ChannelPromise, _maybe_channel
+from .abstract import _ChannelPromise
 from .compression import compress
 from .entity import DELIVERY_MODES, Exchange, Queue
 from .exceptions import ContentDisallowed
@@ -14,6 +14,19 @@ from .serialization import dumps, prepare_accept_content
 from .utils.functional import maybe_list
 
 __all__ = ("Consumer", "Producer")
+
+
+_common_module: Any = None
+
+
+def _common() -> Any:
+    """kombu.common (which imports this module), imported once on first use."""
+    global _common_module
+    if _common_module is None:
+        from . import common
+
+        _common_module = common
+    return _common_module
 
 
 def _is_connection(obj: Any) -> bool:
@@ -74,10 +87,15 @@ class Producer:
     def maybe_declare(self, entity: Any, retry: bool = False, **retry_policy: Any) -> bool:
         """Declare ``entity`` unless this connection already declared it."""
         if entity:
-            from .common import maybe_declare
-
-            return maybe_declare(entity, self.channel, retry, **retry_policy)
+            return _common().maybe_declare(entity, self.channel, retry, **retry_policy)
         return False
+
+    def _declared_entities(self) -> set[Any] | None:
+        """The connection's declaration cache (one set per Connection, cleared on reconnect)."""
+        try:
+            return self.channel.connection.client.declared_entities  # type: ignore[no-any-return]
+        except AttributeError:
+            return None
 
     def _delivery_details(self, exchange: Any, delivery_mode: Any) -> tuple[str, Any]:
         if isinstance(exchange, Exchange):
@@ -144,9 +162,14 @@ class Producer:
         message = channel.prepare_message(body, priority, content_type, content_encoding,
                                           headers, properties)
         if declare:
-            maybe_declare = self.maybe_declare
+            declared = self._declared_entities()
             for entity in declare:
-                maybe_declare(entity, retry=retry, **(retry_policy or {}))
+                # Fast path: already declared on this connection (the cache is
+                # cleared when the connection is re-established).
+                if declared is not None and entity.can_cache_declaration \
+                        and hash(entity) in declared:
+                    continue
+                self.maybe_declare(entity, retry=retry, **(retry_policy or {}))
         kwargs: dict[str, Any] = {}
         if timeout is not None:
             kwargs["timeout"] = timeout

@@ -1,0 +1,86 @@
+"""Developer sessions: one per package, the conformance kit per transport, lint, types,
+build and benchmarks.
+
+    nox -l                      list sessions
+    nox -s core                 kombu-core's tests
+    nox -s "plugin(name='redis')"   one plugin's tests (starts its services)
+    nox -s lint types
+    nox -s bench                benchmarks side by side with kombu 5.7
+
+CI does not use nox (it runs ``python3 scripts/test.py``, which installs
+everything into one virtualenv and runs the groups in parallel); these
+sessions give each package an isolated environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PLUGINS = sorted(p.name.removeprefix("kombu-") for p in (ROOT / "plugins").glob("kombu-*")
+                 if (p / "pyproject.toml").exists()) if (ROOT / "plugins").exists() else []
+CODEC_EXTRAS = "msgpack,yaml,brotli,zstd"
+nox.options.sessions = ["lint", "core"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+def _services(session: nox.Session, folder: Path) -> None:
+    services = folder / "SERVICES"
+    if services.exists():
+        session.run("bash", "scripts/services.sh", *services.read_text().split(),
+                    external=True)
+
+
+@nox.session
+def core(session: nox.Session) -> None:
+    """kombu-core's own tests (memory and filesystem: no server needed)."""
+    session.install("-r", "requirements/test.txt")
+    session.install("-e", f"./kombu-core[{CODEC_EXTRAS}]",
+                    "./tests/fixtures/kombu-demo-transport")
+    session.run("pytest", "tests/core", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("name", PLUGINS)
+def plugin(session: nox.Session, name: str) -> None:
+    """One plugin's tests against its real broker."""
+    session.install("-r", "requirements/test.txt")
+    session.install("-e", "./kombu-core", "-e", f"./plugins/kombu-{name}")
+    tests = ROOT / "tests" / name
+    _services(session, tests)
+    session.run("pytest", str(tests.relative_to(ROOT)), *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over every package and the tests."""
+    session.install("ruff")
+    session.run("ruff", "check", "kombu-core", "plugins", "tests", "benchmarks",
+                "scripts", "noxfile.py")
+
+
+@nox.session
+def types(session: nox.Session) -> None:
+    """mypy over kombu-core."""
+    session.install("mypy", "-e", "./kombu-core")
+    session.run("mypy", "kombu-core/src/kombu", "--ignore-missing-imports")
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build a wheel and sdist of every package into ./wheelhouse and check them."""
+    session.install("build", "twine")
+    out = ROOT / "wheelhouse"
+    for pkg in ["kombu-core", *[f"plugins/kombu-{p}" for p in PLUGINS]]:
+        session.run("python", "-m", "build", "--outdir", str(out), pkg)
+    session.run("twine", "check", "--strict", *[str(p) for p in sorted(out.iterdir())])
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: kombu-core vs kombu 5.7 (installed in .bench/kombu57)."""
+    session.install("-e", "./kombu-core", *[f"./plugins/kombu-{p}" for p in PLUGINS])
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        session.run("python", str(script), *session.posargs)
