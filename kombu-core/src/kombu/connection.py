@@ -16,7 +16,12 @@ from .transport import get_transport_cls
 from .utils.functional import dictfilter, retry_over_time
 from .utils.url import as_url, maybe_sanitize_url, parse_url
 
-__all__ = ("BrokerConnection", "Connection")  # + ChannelPool, ConnectionPool (lazy)
+__all__ = (  # + ChannelPool, ConnectionPool (lazy, from kombu.resource)
+    "BrokerConnection",
+    "Connection",
+    "is_connection",
+    "maybe_channel",
+)
 
 logger = logging.getLogger(__name__)
 
@@ -672,6 +677,18 @@ class Connection:
 
 
 BrokerConnection = Connection
+
+
+def is_connection(obj: Any) -> bool:
+    """True if ``obj`` is a :class:`Connection`."""
+    return isinstance(obj, Connection)
+
+
+def maybe_channel(channel: Any) -> Any:
+    """The default channel of a Connection; anything else unchanged."""
+    if is_connection(channel):
+        return channel.default_channel
+    return channel
 
 
 class _nullcontext:

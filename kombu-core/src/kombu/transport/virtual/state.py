@@ -1,0 +1,154 @@
+"""Broker state of the emulated broker: exchanges, bindings and queue arguments."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, NamedTuple
+
+from .exchange import BindingTable
+
+__all__ = ("BrokerState", "binding_key_t", "queue_binding_t")
+
+
+class binding_key_t(NamedTuple):
+    """Key of :attr:`BrokerState.bindings`."""
+
+    queue: str
+    exchange: str
+    routing_key: str
+
+
+class queue_binding_t(NamedTuple):
+    """One binding of a queue, as :meth:`BrokerState.queue_bindings` yields it."""
+
+    exchange: str
+    routing_key: str
+    arguments: Any
+
+
+BindingKey = binding_key_t
+
+
+class BrokerState:
+    """Exchanges, bindings and queue arguments of one (emulated) broker.
+
+    ``exchanges`` maps an exchange name to its declaration: ``type``,
+    ``durable``, ``auto_delete``, ``arguments`` and ``table`` (the exchange's
+    :class:`~.exchange.BindingTable`).  ``bindings`` maps
+    ``(queue, exchange, routing_key)`` to the binding arguments and
+    ``queue_index`` maps a queue to its binding keys, both for constant-time
+    membership tests.  ``queue_arguments`` keeps each declared queue's
+    arguments (``x-max-priority``, ``x-message-ttl``, dead-lettering).
+    """
+
+    def __init__(self, exchanges: dict[str, dict[str, Any]] | None = None) -> None:
+        self.lock = threading.RLock()
+        self.exchanges: dict[str, dict[str, Any]] = exchanges if exchanges is not None else {}
+        self.bindings: dict[BindingKey, Any] = {}
+        self.queue_index: dict[str, set[BindingKey]] = {}
+        self.queue_arguments: dict[str, dict[str, Any]] = {}
+        #: queue name -> number of consumers (in this process).
+        self.consumers: dict[str, int] = {}
+
+    def clear(self) -> None:
+        with self.lock:
+            self.exchanges.clear()
+            self.bindings.clear()
+            self.queue_index.clear()
+            self.queue_arguments.clear()
+            self.consumers.clear()
+
+    # -- exchanges ----------------------------------------------------------
+
+    def declare_exchange(
+        self,
+        exchange: str,
+        type: str,
+        durable: bool,
+        auto_delete: bool,
+        arguments: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        with self.lock:
+            meta = self.exchanges.get(exchange)
+            if meta is None:
+                meta = self.exchanges[exchange] = {
+                    "type": type,
+                    "durable": durable,
+                    "auto_delete": auto_delete,
+                    "arguments": arguments or {},
+                    "table": BindingTable(),
+                }
+            return meta
+
+    def table(self, exchange: str) -> BindingTable:
+        """The binding table of ``exchange`` (KeyError if it is not declared)."""
+        meta = self.exchanges[exchange]
+        table = meta.get("table")
+        if not isinstance(table, BindingTable):
+            table = meta["table"] = BindingTable(table or ())
+        return table
+
+    def delete_exchange(self, exchange: str) -> None:
+        with self.lock:
+            self.exchanges.pop(exchange, None)
+            for key in [k for k in self.bindings if k[1] == exchange]:
+                self.binding_delete(*key)
+
+    # -- bindings -----------------------------------------------------------
+
+    def binding_declare(
+        self, queue: str, exchange: str, routing_key: str, arguments: dict[str, Any] | None
+    ) -> None:
+        with self.lock:
+            key = binding_key_t(queue, exchange, routing_key)
+            self.bindings.setdefault(key, arguments)
+            self.queue_index.setdefault(queue, set()).add(key)
+
+    def binding_delete(self, queue: str, exchange: str, routing_key: str) -> None:
+        with self.lock:
+            key = binding_key_t(queue, exchange, routing_key)
+            try:
+                del self.bindings[key]
+            except KeyError:
+                return
+            keys = self.queue_index.get(queue)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self.queue_index[queue]
+
+    def has_binding(self, queue: str, exchange: str, routing_key: str) -> bool:
+        return (queue, exchange, routing_key) in self.bindings
+
+    def queue_bindings(self, queue: str) -> list[queue_binding_t]:
+        """The bindings of ``queue``: ``(exchange, routing_key, arguments)``."""
+        bindings = self.bindings
+        return [
+            queue_binding_t(k.exchange, k.routing_key, bindings.get(k))
+            for k in list(self.queue_index.get(queue, ()))
+        ]
+
+    def queue_bindings_delete(self, queue: str) -> None:
+        with self.lock:
+            for key in list(self.queue_index.get(queue, ())):
+                self.binding_delete(*key)
+
+    # -- queues -------------------------------------------------------------
+
+    def consumer_added(self, queue: str) -> None:
+        with self.lock:
+            self.consumers[queue] = self.consumers.get(queue, 0) + 1
+
+    def consumer_removed(self, queue: str) -> None:
+        with self.lock:
+            n = self.consumers.get(queue, 0) - 1
+            if n > 0:
+                self.consumers[queue] = n
+            else:
+                self.consumers.pop(queue, None)
+
+    def __repr__(self) -> str:
+        return (
+            f"<BrokerState: {len(self.exchanges)} exchanges, "
+            f"{len(self.bindings)} bindings, {len(self.queue_arguments)} queues>"
+        )
