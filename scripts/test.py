@@ -54,15 +54,23 @@ def run(cmd: list[str], **kwargs: object) -> None:
 def install() -> None:
     if not PY.exists():
         run([sys.executable, "-m", "venv", str(VENV)])
+        run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
     pip = [str(PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run([*pip, "-r", "requirements/test.txt"])
-    targets = ["-e", "./kombu-core[msgpack,yaml,brotli,zstd]"]
+    # The core first: plugins and fixtures then find their kombu-core requirement
+    # satisfied by it instead of looking for it on the package index.
+    run([*pip, "-e", "./kombu-core[msgpack,yaml,brotli,zstd]"])
+    targets: list[str] = []
     for plugin in sorted((ROOT / "plugins").glob("kombu-*")):
         if (plugin / "pyproject.toml").exists():
             targets += ["-e", str(plugin.relative_to(ROOT))]
     for fixture in sorted((ROOT / "tests" / "fixtures").glob("*/pyproject.toml")):
         targets += [str(fixture.parent.relative_to(ROOT))]
-    run([*pip, *targets])
+    if targets:
+        run([*pip, *targets])
+    celery = ROOT / "requirements" / "celery.txt"
+    if celery.exists():  # Celery itself without its kombu dependency
+        run([*pip, "--no-deps", "-r", str(celery.relative_to(ROOT))])
 
 
 def start_services(names: set[str]) -> None:
