@@ -221,7 +221,11 @@ class Connection:
         ``timeout`` (seconds) raises :class:`socket.timeout` when nothing
         arrived in time.
         """
-        return self.transport.drain_events(self.connection, **kwargs)
+        conn = self._connection
+        if conn is None or self._transport is None:
+            return self.transport.drain_events(self.connection, **kwargs)
+        # Hot path: already connected; a dropped connection raises from the transport.
+        return self._transport.drain_events(conn, **kwargs)
 
     def maybe_close_channel(self, channel: Any) -> None:
         """Close ``channel``, ignoring errors from a connection already gone."""

@@ -53,9 +53,11 @@ class Message:
         postencode: str | None = None,
         accept: Iterable[str] | None = None,
         channel: Any = None,
+        errors: list[Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self.errors = [] if not hasattr(self, "errors") else self.errors
+        #: ``sys.exc_info()`` tuples met while receiving (re-raised on decode).
+        self.errors = [] if errors is None else errors
         self.channel = channel
         self.delivery_tag = delivery_tag
         self.content_type = content_type

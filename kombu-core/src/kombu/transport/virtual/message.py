@@ -73,6 +73,7 @@ class Message(_BaseMessage):
             "utf-8",
             None,
             channel,
+            self.errors,
             **kwargs,
         )
 
