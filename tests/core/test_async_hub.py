@@ -9,8 +9,9 @@ import socket
 from queue import Empty
 from time import monotonic
 
-import kombu.asynchronous as asynchronous
 import pytest
+
+import kombu.asynchronous as asynchronous
 from kombu.asynchronous import ERR, READ, WRITE, Hub, get_event_loop, set_event_loop
 from kombu.asynchronous import hub as hub_module
 from kombu.asynchronous.debug import callback_for, repr_flag

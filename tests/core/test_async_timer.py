@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from time import monotonic
 
 import pytest
+
 from kombu.asynchronous.timer import Entry, Timer, to_timestamp
 
 

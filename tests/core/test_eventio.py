@@ -8,6 +8,7 @@ import select
 import socket
 
 import pytest
+
 from kombu.utils import eventio
 from kombu.utils.eventio import ERR, READ, SELECT_BAD_FD, WRITE, poll
 

@@ -6,6 +6,7 @@ import io
 import logging
 
 import pytest
+
 from kombu import log
 from kombu.log import LOG_LEVELS, Log, LogMixin, get_logger, get_loglevel, safeify_format
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from kombu import matcher
 from kombu.matcher import MatcherNotInstalled, MatcherRegistry, match, register, unregister
 

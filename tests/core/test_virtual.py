@@ -536,3 +536,30 @@ def test_connection_close_restores_unacked(transport, channel):
     assert transport.channels == []
     assert channel.closed
     assert transport.store["cc"][0]["properties"]["delivery_info"]["redelivered"] is True
+
+
+# Outcomes observed on RabbitMQ 3.10 for the same bindings and routing keys:
+# the empty routing key has no words, so "*" does not match it and "#" does.
+RABBITMQ_TOPIC_TRUTH = [
+    ("*", "", False), ("#", "", True), ("a.*", "a.", True), ("a.*", "a", False),
+    ("*.b", ".b", True), ("a.#", "a", True), ("#.a", "a", True), ("a..b", "a..b", True),
+    ("a.*.b", "a..b", True), ("*", "a.b", False), ("#", "a..b", True),
+    ("a.#.b", "a.b", True), ("", "", True), ("", "a", False),
+]
+
+
+@pytest.mark.parametrize(("binding_key", "routing_key", "routed"), RABBITMQ_TOPIC_TRUTH)
+def test_topic_routing_matches_rabbitmq(binding_key, routing_key, routed):
+    from kombu import Connection, Exchange, Queue
+
+    with Connection("memory://") as conn:
+        chan = conn.channel()
+        ex = Exchange("truth-topic", "topic")(chan)
+        ex.declare()
+        q = Queue("truth-q", ex, binding_key)(chan)
+        q.declare()
+        q.purge()
+        conn.Producer(chan).publish("x", exchange=ex, routing_key=routing_key)
+        assert (q.get(no_ack=True) is not None) is routed
+        q.delete()
+        ex.delete()

@@ -197,7 +197,14 @@ _ANY_WORDS = r"(?:\.[^.]*)*"
 
 @lru_cache(maxsize=2048)
 def topic_regex(binding_key: str) -> re.Pattern[str]:
-    """Compile an AMQP topic binding key (``*`` one word, ``#`` zero or more)."""
+    """Compile an AMQP topic binding key (``*`` one word, ``#`` zero or more).
+
+    The pattern matches ``"." + routing_key`` (each word led by a dot), and
+    ``""`` for the empty routing key, which has no words (as in RabbitMQ:
+    ``#`` matches it, ``*`` does not).
+    """
+    if binding_key == "":
+        return re.compile(r"\Z")
     parts: list[str] = []
     previous = None
     for word in binding_key.split("."):
@@ -230,7 +237,7 @@ class TopicExchange(ExchangeType):
     def _match(
         self, table: list[Any], exchange: str, routing_key: str, headers: dict[str, Any] | None
     ) -> list[str]:
-        subject = "." + routing_key
+        subject = "." + routing_key if routing_key else ""
         out = []
         for rkey, pattern, queue in table:
             regex = pattern if pattern is not None else topic_regex(rkey)
