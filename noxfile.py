@@ -14,6 +14,7 @@ sessions give each package an isolated environment.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nox
@@ -58,7 +59,7 @@ def lint(session: nox.Session) -> None:
     """ruff over every package and the tests."""
     session.install("ruff")
     session.run("ruff", "check", "kombu-core", "plugins", "tests", "benchmarks",
-                "scripts", "noxfile.py")
+                "scripts", "templates", "noxfile.py")
 
 
 @nox.session
@@ -72,10 +73,18 @@ def types(session: nox.Session) -> None:
 def build(session: nox.Session) -> None:
     """Build a wheel and sdist of every package into ./wheelhouse and check them."""
     session.install("build", "twine")
-    out = ROOT / "wheelhouse"
-    for pkg in ["kombu-core", *[f"plugins/kombu-{p}" for p in PLUGINS]]:
-        session.run("python", "-m", "build", "--outdir", str(out), pkg)
-    session.run("twine", "check", "--strict", *[str(p) for p in sorted(out.iterdir())])
+    shutil.rmtree(ROOT / "wheelhouse", ignore_errors=True)
+    session.run("python", "scripts/build_wheelhouse.py", "--outdir", "wheelhouse",
+                *session.posargs)
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """Release one package: nox -s release -- kombu-redis 0.2.0 [--dry-run]."""
+    if len(session.posargs) < 2:
+        session.error("usage: nox -s release -- PACKAGE VERSION [--dry-run]")
+    session.install("build", "twine")
+    session.run("python", "scripts/release.py", *session.posargs)
 
 
 @nox.session
