@@ -179,3 +179,14 @@ def test_default_transport_is_amqp():
     conn = Connection()
     assert conn.transport_cls == "amqp"
     assert conn.hostname == "localhost"
+
+
+def test_url_query_options_become_transport_options_and_ssl():
+    conn = Connection("memory://h/?polling_interval=0.5&flag=true&name=x&ssl=1")
+    assert conn.transport_options["polling_interval"] == 0.5
+    assert conn.transport_options["flag"] is True
+    assert conn.transport_options["name"] == "x"
+    assert conn.ssl == 1
+    explicit = Connection("memory://h/?polling_interval=0.5",
+                          transport_options={"polling_interval": 2})
+    assert explicit.transport_options["polling_interval"] == 2

@@ -25,6 +25,8 @@ __all__ = (  # + ChannelPool, ConnectionPool (lazy, from kombu.resource)
 
 logger = logging.getLogger(__name__)
 
+#: The parts of a URL that are connection parameters (the rest is the query).
+_URL_PARTS = ("hostname", "port", "userid", "password", "virtual_host")
 #: Options in ``transport_options`` that tune connection retries.
 _FAILOVER_OPTS = ("max_retries", "interval_start", "interval_step", "interval_max")
 
@@ -152,9 +154,10 @@ class Connection:
             raise ValueError(f"Malformed broker URL {maybe_sanitize_url(url)!r}: {exc}") \
                 from exc
         url_params.pop("transport", None)
-        hostname = url_params.get("hostname")
-        out = dictfilter(url_params)
-        out["hostname"] = hostname
+        parts = {key: url_params.pop(key, None) for key in _URL_PARTS}
+        out = dictfilter(parts)
+        out["hostname"] = parts["hostname"]
+        out["query"] = url_params  # what is left: the query-string options
         return out
 
     def _init_params(self, hostname: str | None, userid: str | None, password: str | None,
@@ -170,10 +173,14 @@ class Connection:
         self.port = int(port) if port else self.port
         self.insist = insist
         self.connect_timeout = connect_timeout
+        query = extra.get("query") or {}
+        # ``?ssl=true`` in the URL turns TLS on unless ssl was given explicitly.
+        if not ssl and "ssl" in query:
+            ssl = _coerce_literal(query["ssl"])
         self.ssl = ssl
         self.transport_cls = transport
         self.heartbeat = float(heartbeat) if heartbeat else 0
-        self.query = extra  # query-string options from the URL
+        self.query = dict(query)  # query-string options from the URL
 
     # -- failover -----------------------------------------------------------
 
