@@ -236,9 +236,11 @@ class Connection:
 
     def maybe_close_channel(self, channel: Any) -> None:
         """Close ``channel``, ignoring errors from a connection already gone."""
+        ignored: tuple[type[BaseException], ...] = (
+            *self.connection_errors, *self.channel_errors, AttributeError, OSError)
         try:
             channel.close()
-        except (*self.connection_errors, *self.channel_errors, AttributeError, OSError):
+        except ignored:
             pass
 
     def _do_close_self(self) -> None:
@@ -248,9 +250,11 @@ class Connection:
             self.maybe_close_channel(self._default_channel)
         self._default_channel = None
         if self._connection is not None:
+            ignored: tuple[type[BaseException], ...] = (
+                *self.connection_errors, AttributeError, OSError)
             try:
                 self.transport.close_connection(self._connection)
-            except (*self.connection_errors, AttributeError, OSError):
+            except ignored:
                 pass
             self._connection = None
 
@@ -347,10 +351,8 @@ class Connection:
             self.maybe_switch_next()
             return interval
 
-        if reraise_as_library_errors:
-            ctx = self._reraise_as_library_errors()
-        else:
-            ctx = _nullcontext()
+        ctx: Any = (self._reraise_as_library_errors() if reraise_as_library_errors
+                    else _nullcontext())
         with ctx:
             return retry_over_time(
                 self._connection_factory, self.recoverable_connection_errors, (), {},
@@ -431,8 +433,8 @@ class Connection:
         connection = self
 
         class Revival:
-            __name__ = getattr(fun, "__name__", None)
-            __module__ = getattr(fun, "__module__", None)
+            __name__ = getattr(fun, "__name__", "autoretry")
+            __module__ = getattr(fun, "__module__", "kombu.connection")
             __doc__ = getattr(fun, "__doc__", None)
 
             def revive(self, channel: Any) -> None:

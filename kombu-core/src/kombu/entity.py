@@ -518,11 +518,12 @@ class Queue(MaybeChannelBound):
         c_arguments = options.get("consumer_arguments")
         bindings = options.get("bindings")
 
-        exchange = Exchange(options.get("exchange"), type=options.get("exchange_type"),
+        exchange = Exchange(options.get("exchange") or "",
+                            type=options.get("exchange_type") or "",
                             delivery_mode=options.get("delivery_mode"),
                             routing_key=options.get("routing_key"), durable=e_durable,
                             auto_delete=e_auto_delete, arguments=e_arguments)
-        return Queue(queue, exchange=exchange, routing_key=binding_key, durable=q_durable,
+        return Queue(queue, exchange=exchange, routing_key=binding_key or "", durable=q_durable,
                      exclusive=options.get("exclusive"), auto_delete=q_auto_delete,
                      no_ack=options.get("no_ack"), queue_arguments=q_arguments,
                      binding_arguments=b_arguments, consumer_arguments=c_arguments,

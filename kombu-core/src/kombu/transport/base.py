@@ -221,7 +221,8 @@ class Transport:
     Management = Management
 
     @cached_property
-    def manager(self) -> Management:
+    def manager(self) -> Any:
+        """The transport's :class:`Management` (broker management operations)."""
         return self.get_manager()
 
     @property
