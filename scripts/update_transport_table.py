@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Regenerate the README's transport table from the conformance kit's stored results.
+
+    python scripts/update_transport_table.py             # rewrite README.md's table
+    python scripts/update_transport_table.py --check     # exit 1 if README.md is stale
+    python scripts/update_transport_table.py --print     # print the block only
+    python scripts/update_transport_table.py --measure   # rerun the kit first
+
+``--measure`` runs ``pytest -p kombu.testing`` against memory://, filesystem:// and
+each installed first-party plugin whose broker answers on localhost, storing the
+results in kombu-core/src/kombu/testing/results/<transport>.json.  The table sits
+in README.md between ``<!-- transport-table:start -->`` and
+``<!-- transport-table:end -->``.  Run it with the development virtualenv's Python
+(it imports kombu).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+START = "<!-- transport-table:start -->"
+END = "<!-- transport-table:end -->"
+
+#: (results name, URL, distribution that must be installed, broker port, options)
+TARGETS: list[tuple[str, str, str | None, int | None, dict[str, Any]]] = [
+    ("memory", "memory://", None, None, {}),
+    ("filesystem", "filesystem://", None, None, {"polling_interval": 0.05}),
+    ("amqp", "amqp://guest:guest@127.0.0.1:5672//", "kombu-amqp", 5672, {}),
+    ("redis", "redis://127.0.0.1:6379/13", "kombu-redis", 6379, {"visibility_timeout": 5}),
+]
+
+
+def render_block(results: Path | None = None) -> str:
+    """The README block (markers included) for the stored results."""
+    from kombu.testing.matrix import render_matrix
+
+    return f"{START}\n{render_matrix(directory=results)}\n{END}"
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` with its marked block replaced by ``block``."""
+    start, end = text.find(START), text.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"README.md has no {START} ... {END} block")
+    return text[:start] + block + text[end + len(END):]
+
+
+def _installed(dist: str) -> bool:
+    try:
+        metadata.distribution(dist)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def measure(results: Path) -> int:
+    """Run the kit against every available target; returns how many runs failed."""
+    failures = 0
+    for name, url, dist, port, options in TARGETS:
+        if dist is not None and not _installed(dist):
+            print(f"skip {name}: {dist} is not installed")
+            continue
+        if port is not None and not _answers(port):
+            print(f"skip {name}: nothing answers on 127.0.0.1:{port}")
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            opts = dict(options)
+            if name == "filesystem":
+                opts["data_folder"] = tmp
+            cmd = [sys.executable, "-m", "pytest", "-p", "kombu.testing",
+                   "-p", "no:cacheprovider", "-q", f"--kombu-url={url}",
+                   f"--kombu-results={results / (name + '.json')}"]
+            if opts:
+                cmd.append(f"--kombu-transport-options={json.dumps(opts)}")
+            print("+", " ".join(cmd), flush=True)
+            code = subprocess.run(cmd, cwd=ROOT).returncode
+        failures += code != 0
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is stale")
+    parser.add_argument("--print", action="store_true", dest="print_only",
+                        help="print the block instead of writing README.md")
+    parser.add_argument("--measure", action="store_true",
+                        help="rerun the kit and store its results first")
+    parser.add_argument("--readme", type=Path, default=README)
+    ns = parser.parse_args(argv)
+    from kombu.testing.results import results_dir
+
+    if ns.measure:
+        failures = measure(results_dir())
+        if failures:
+            print(f"{failures} kit run(s) failed: their FAILs are in the table")
+    block = render_block()
+    if ns.print_only:
+        print(block)
+        return 0
+    text = ns.readme.read_text(encoding="utf-8")
+    new = replace_block(text, block)
+    if ns.check:
+        if new != text:
+            sys.stdout.writelines(difflib.unified_diff(
+                text.splitlines(True), new.splitlines(True), "README.md", "README.md (expected)"))
+            print("README.md's transport table is stale: run "
+                  "python scripts/update_transport_table.py")
+            return 1
+        return 0
+    if new != text:
+        ns.readme.write_text(new, encoding="utf-8")
+        print(f"updated {ns.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
