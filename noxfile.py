@@ -54,6 +54,30 @@ def plugin(session: nox.Session, name: str) -> None:
     session.run("pytest", str(tests.relative_to(ROOT)), *session.posargs)
 
 
+#: transport -> (URL, plugin folder or None, services it needs)
+CONFORMANCE: dict[str, tuple[str, str | None, list[str]]] = {
+    "memory": ("memory://", None, []),
+    "filesystem": ("filesystem://?data_folder={tmp}", None, []),
+    "amqp": ("amqp://guest:guest@127.0.0.1:5672//", "amqp", ["rabbitmq"]),
+    "redis": ("redis://127.0.0.1:6379/7", "redis", ["redis"]),
+}
+
+
+@nox.session
+@nox.parametrize("transport", list(CONFORMANCE))
+def conformance(session: nox.Session, transport: str) -> None:
+    """The conformance kit against one transport (and its real broker)."""
+    url, plugin, services = CONFORMANCE[transport]
+    session.install("-r", "requirements/test.txt")
+    session.install("-e", "./kombu-core")
+    if plugin:
+        session.install("-e", f"./plugins/kombu-{plugin}")
+    if services:
+        session.run("bash", "scripts/services.sh", *services, external=True)
+    url = url.format(tmp=session.create_tmp())
+    session.run("pytest", "-p", "kombu.testing", f"--kombu-url={url}", *session.posargs)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff over every package and the tests."""
