@@ -301,3 +301,24 @@ def test_topic_fanout_headers_routing_through_api(conn):
     assert qt.get().payload == "t" and qt.get() is None
     assert qf1.get().payload == "f" and qf2.get().payload == "f"
     assert qh.get().payload == "h" and qh.get() is None
+
+
+def test_auto_declared_exchange_is_declared_once_per_connection(conn):
+    """The declaration cache keeps the hot path from re-declaring on every publish."""
+    chan = conn.default_channel
+    calls = []
+    original = chan.exchange_declare
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("exchange"))
+        return original(*args, **kwargs)
+
+    chan.exchange_declare = counting
+    ex = Exchange("once-ex", "direct")
+    producer = conn.Producer(chan, exchange=ex)
+    for i in range(50):
+        producer.publish(i, routing_key="k")
+    assert calls.count("once-ex") == 1
+    conn.declared_entities.clear()  # as after a reconnect
+    producer.publish("again", routing_key="k")
+    assert calls.count("once-ex") == 2

@@ -29,6 +29,14 @@ def _common() -> Any:
     return _common_module
 
 
+def _declared_entities(channel: Any) -> set[Any] | None:
+    """The connection's declaration cache (one set per Connection, cleared on reconnect)."""
+    try:
+        return channel.connection.client.declared_entities  # type: ignore[no-any-return]
+    except AttributeError:
+        return None
+
+
 def _is_connection(obj: Any) -> bool:
     return hasattr(obj, "default_channel") and hasattr(obj, "transport")
 
@@ -90,19 +98,6 @@ class Producer:
             return _common().maybe_declare(entity, self.channel, retry, **retry_policy)
         return False
 
-    def _declared_entities(self) -> set[Any] | None:
-        """The connection's declaration cache (one set per Connection, cleared on reconnect)."""
-        try:
-            return self.channel.connection.client.declared_entities  # type: ignore[no-any-return]
-        except AttributeError:
-            return None
-
-    def _delivery_details(self, exchange: Any, delivery_mode: Any) -> tuple[str, Any]:
-        if isinstance(exchange, Exchange):
-            return exchange.name, delivery_mode or exchange.delivery_mode
-        assert self.exchange is not None
-        return exchange or self.exchange.name, delivery_mode or self.exchange.delivery_mode
-
     def publish(self, body: Any, routing_key: str | None = None, delivery_mode: Any = None,
                 mandatory: bool = False, immediate: bool = False, priority: int = 0,
                 content_type: str | None = None, content_encoding: str | None = None,
@@ -124,8 +119,13 @@ class Producer:
         retry_policy = {} if retry_policy is None else retry_policy
         routing_key = self.routing_key if routing_key is None else routing_key
         compression = self.compression if compression is None else compression
-        exchange_name, delivery_mode = self._delivery_details(exchange or self.exchange,
-                                                              delivery_mode)
+        exchange = exchange or self.exchange
+        if isinstance(exchange, Exchange):
+            exchange_name = exchange.name
+            delivery_mode = delivery_mode or exchange.delivery_mode
+        else:
+            exchange_name = exchange or ""
+            delivery_mode = delivery_mode or self.exchange.delivery_mode  # type: ignore[union-attr]
         if delivery_mode is not None and not isinstance(delivery_mode, int):
             try:
                 delivery_mode = DELIVERY_MODES[delivery_mode]
@@ -162,14 +162,17 @@ class Producer:
         message = channel.prepare_message(body, priority, content_type, content_encoding,
                                           headers, properties)
         if declare:
-            declared = self._declared_entities()
+            declared = _declared_entities(channel)
             for entity in declare:
                 # Fast path: already declared on this connection (the cache is
                 # cleared when the connection is re-established).
                 if declared is not None and entity.can_cache_declaration \
-                        and hash(entity) in declared:
+                        and entity in declared:
                     continue
                 self.maybe_declare(entity, retry=retry, **(retry_policy or {}))
+        if timeout is None and confirm_timeout is None:
+            return channel.basic_publish(message, exchange=exchange, routing_key=routing_key,
+                                         mandatory=mandatory, immediate=immediate)
         kwargs: dict[str, Any] = {}
         if timeout is not None:
             kwargs["timeout"] = timeout
