@@ -9,7 +9,6 @@ the broker is never restarted and its configuration files are never touched.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -18,33 +17,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from brokers import require_service, unavailable
 
 HOST = "127.0.0.1"
 PORT = 5672
 URL = f"amqp://guest:guest@{HOST}:{PORT}//"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _require_service(name: str, host: str, port: int) -> None:
-    # The rule of tests/conftest.py's require_service: skip locally, fail under CI.
-    try:
-        socket.create_connection((host, port), timeout=3).close()
-    except OSError as exc:
-        message = f"{name} is not reachable at {host}:{port} ({exc})"
-        if IN_CI:
-            pytest.fail(f"{message}; CI=true requires it (start it with scripts/services.sh)",
-                        pytrace=False)
-        pytest.skip(message)
 
 
 def rabbitmqctl(*args: str, check: bool = True, timeout: float = 60) -> str:
     """Run ``rabbitmqctl`` against the local node and return its output."""
     exe = shutil.which("rabbitmqctl")
     if exe is None:
-        message = "rabbitmqctl is not installed: this test drives the broker with it"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        unavailable("rabbitmqctl is not installed: this test drives the broker with it")
     out = subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout)
     if check and out.returncode != 0:
         raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {out.stderr or out.stdout}")
@@ -60,7 +44,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def rabbitmq() -> str:
     """The broker URL, once RabbitMQ answers."""
-    _require_service("rabbitmq", HOST, PORT)
+    require_service("rabbitmq", HOST, PORT)
     return URL
 
 

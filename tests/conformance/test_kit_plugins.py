@@ -9,17 +9,16 @@ results the README's table is made from.
 from __future__ import annotations
 
 import json
-import os
 import socket
 from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
 import pytest
+from brokers import unavailable
 
 from kombu.testing.results import load_results
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 HOST = "127.0.0.1"
 
 #: name -> (distribution, service, port, URL, transport options)
@@ -61,13 +60,9 @@ def runs(kit_runner: Callable[..., dict[str, dict[str, Any]]]) -> dict[str, dict
 def _run_for(runs: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
     dist, service, port, _url, _options = PLUGINS[name]
     if not _installed(dist):
-        pytest.skip(f"{dist} is not installed")
+        unavailable(f"{dist} is not installed")
     if name not in runs:
-        message = f"{service} is not reachable at {HOST}:{port} ({_answers(port)})"
-        if IN_CI:
-            pytest.fail(f"{message}; CI=true requires it (scripts/services.sh {service})",
-                        pytrace=False)
-        pytest.skip(message)
+        unavailable(f"{service} is not reachable at {HOST}:{port} ({_answers(port)})")
     return runs[name]
 
 

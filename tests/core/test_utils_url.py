@@ -228,3 +228,12 @@ def test_maybe_sanitize_url():
     assert maybe_sanitize_url(42) == 42
     masked = maybe_sanitize_url("amqp://u:secret@h:badport/")
     assert "secret" not in masked
+
+
+def test_query_value_spells_literals():
+    from kombu.utils.url import query_value
+
+    assert query_value("true") is True and query_value("Off") is False
+    assert query_value("3") == 3 and query_value("0.25") == 0.25
+    assert query_value("name") == "name"
+    assert query_value(7) == 7

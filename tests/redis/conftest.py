@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -12,27 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from brokers import require_service
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 #: A database of its own, so nothing here touches other groups' keys.
 TEST_DB = 11
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _require_redis() -> None:
-    try:
-        socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=3).close()
-    except OSError as exc:
-        message = f"redis is not reachable at {REDIS_HOST}:{REDIS_PORT} ({exc})"
-        if IN_CI:
-            pytest.fail(f"{message}; CI=true requires it (start it with scripts/services.sh)",
-                        pytrace=False)
-        pytest.skip(message)
 
 
 @pytest.fixture(autouse=True)
 def _redis_available() -> None:
-    _require_redis()
+    require_service("redis", REDIS_HOST, REDIS_PORT)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from . import exceptions
 from .transport import get_transport_cls
 from .utils.functional import dictfilter, retry_over_time
-from .utils.url import as_url, maybe_sanitize_url, parse_url
+from .utils.url import as_url, maybe_sanitize_url, parse_url, query_value
 
 __all__ = (  # + ChannelPool, ConnectionPool (lazy, from kombu.resource)
     "BrokerConnection",
@@ -176,7 +176,7 @@ class Connection:
         query = extra.get("query") or {}
         # ``?ssl=true`` in the URL turns TLS on unless ssl was given explicitly.
         if not ssl and "ssl" in query:
-            ssl = _coerce_literal(query["ssl"])
+            ssl = query_value(query["ssl"])
         self.ssl = ssl
         self.transport_cls = transport
         self.heartbeat = float(heartbeat) if heartbeat else 0
@@ -712,24 +712,8 @@ class _nullcontext:
         return None
 
 
-def _coerce_literal(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    lowered = value.lower()
-    if lowered in ("true", "yes", "on"):
-        return True
-    if lowered in ("false", "no", "off"):
-        return False
-    for convert in (int, float):
-        try:
-            return convert(value)
-        except ValueError:
-            pass
-    return value
-
-
 def _coerce_query(query: dict[str, Any]) -> dict[str, Any]:
-    return {key: _coerce_literal(value) for key, value in query.items()}
+    return {key: query_value(value) for key, value in query.items()}
 
 
 def _is_registered(name: str) -> bool:

@@ -263,14 +263,8 @@ class Resource:
         return f"<{type(self).__name__} limit={self.limit} in use={len(self._dirty)}>"
 
 
-class ConnectionPool(Resource):
-    """A pool of connections cloned from ``connection`` (at most ``limit``).
-
-    Acquired connections are not connected until used; their ``release()``
-    (and leaving a ``with`` block) puts them back.
-    """
-
-    LimitExceeded = exceptions.ConnectionLimitExceeded
+class _ConnectionBound(Resource):
+    """A pool of resources made from one :class:`~kombu.Connection`."""
 
     def __init__(
         self,
@@ -281,6 +275,16 @@ class ConnectionPool(Resource):
     ) -> None:
         self.connection = connection
         super().__init__(limit=limit, preload=preload, close_after_fork=close_after_fork)
+
+
+class ConnectionPool(_ConnectionBound):
+    """A pool of connections cloned from ``connection`` (at most ``limit``).
+
+    Acquired connections are not connected until used; their ``release()``
+    (and leaving a ``with`` block) puts them back.
+    """
+
+    LimitExceeded = exceptions.ConnectionLimitExceeded
 
     def new(self) -> Any:
         return self.connection.clone()
@@ -300,20 +304,10 @@ class ConnectionPool(Resource):
         return f"<ConnectionPool {self.connection!r} limit={self.limit}>"
 
 
-class ChannelPool(Resource):
+class ChannelPool(_ConnectionBound):
     """A pool of channels on ``connection`` (at most ``limit``)."""
 
     LimitExceeded = exceptions.ChannelLimitExceeded
-
-    def __init__(
-        self,
-        connection: Any,
-        limit: int | None = None,
-        preload: int | None = None,
-        close_after_fork: bool | None = None,
-    ) -> None:
-        self.connection = connection
-        super().__init__(limit=limit, preload=preload, close_after_fork=close_after_fork)
 
     def new(self) -> Any:
         return self.connection.channel()

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlparse
 
 __all__ = (
+    "query_value",
     "as_url",
     "maybe_sanitize_url",
     "parse_ssl_cert_reqs",
@@ -191,3 +192,24 @@ def maybe_sanitize_url(url: Any, mask: str = "**") -> Any:
             scheme = url.partition("://")[0]
             return f"{scheme}://{mask}"  # unparseable: show nothing that could be secret
     return url
+
+
+def query_value(value: Any) -> Any:
+    """A URL query-string value as the literal it spells.
+
+    ``"true"``/``"yes"``/``"on"`` and their opposites become booleans, numbers
+    become ``int`` or ``float``; anything else is returned unchanged.
+    """
+    if not isinstance(value, str):
+        return value
+    lowered = value.lower()
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    for convert in (int, float):
+        try:
+            return convert(value)
+        except ValueError:
+            pass
+    return value

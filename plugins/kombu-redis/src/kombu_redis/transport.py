@@ -22,7 +22,7 @@ except ImportError as exc:  # pragma: no cover - exercised by the packaging test
         "(or failed to import). Install it with: pip install 'kombu-core[redis]'") from exc
 
 from kombu.transport import virtual
-from kombu.utils.url import maybe_sanitize_url
+from kombu.utils.url import maybe_sanitize_url, query_value
 
 from .channel import Channel, Message, QoS
 from .channel import Channel as _RedisChannel
@@ -375,7 +375,7 @@ class SocketTransport(Transport):
             url = self.client.hostname or ""
             parsed = parse_socket_url(url)
             for key, value in parsed["query"].items():
-                self.options.setdefault(key, _literal(value))
+                self.options.setdefault(key, query_value(value))
             kwargs = connection_kwargs(self.client, self.options, use_ssl=False,
                                        socket_path=parsed["path"] or "/tmp/redis.sock")
             kwargs["db"] = parse_db(parsed["db"] or 0)
@@ -441,17 +441,3 @@ class SentinelTransport(Transport):
         hosts = ", ".join(f"{h}:{p}" for h, p in self._sentinels())
         return (f"redis master {self.options.get('master_name')!r} via sentinel "
                 f"{hosts}")
-
-
-def _literal(value: str) -> Any:
-    lowered = value.lower()
-    if lowered in ("true", "yes", "on"):
-        return True
-    if lowered in ("false", "no", "off"):
-        return False
-    for convert in (int, float):
-        try:
-            return convert(value)
-        except ValueError:
-            pass
-    return value
