@@ -172,15 +172,22 @@ def test_requeue_sets_redelivered_and_reject_drops(conn):
     assert q(conn.default_channel).get() is None
 
 
-def test_ack_log_error_and_reject_log_error(conn):
+def test_ack_log_error_and_reject_log_error(conn, caplog):
     import logging
 
     q = _queue("msg-log-error")
     conn.Producer().publish(1, exchange=q.exchange, routing_key=q.routing_key, declare=[q])
     [(_, message)] = collect(conn, q, 1)
-    message.ack_log_error(logging.getLogger("t"), (MessageStateError,))
-    message.ack_log_error(logging.getLogger("t"), (MessageStateError,))  # logged, not raised
-    message.reject_log_error(logging.getLogger("t"), (MessageStateError,))
+    logger = logging.getLogger("t")
+    message.ack_log_error(logger, (MessageStateError,))
+    assert message.acknowledged and not caplog.records
+    with caplog.at_level(logging.CRITICAL, logger="t"):
+        message.ack_log_error(logger, (MessageStateError,))  # logged, not raised
+        message.reject_log_error(logger, (MessageStateError,))
+    assert [r.getMessage().split(",")[0] for r in caplog.records] == [
+        f"Couldn't ack {message.delivery_tag!r}", f"Couldn't reject {message.delivery_tag!r}"]
+    with pytest.raises(MessageStateError):  # errors not listed propagate
+        message.ack_log_error(logger, (KeyError,))
 
 
 def test_publish_to_undeclared_exchange_fails_clearly(conn):

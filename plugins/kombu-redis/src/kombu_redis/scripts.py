@@ -44,6 +44,25 @@ end
 
 # The priority step a stored envelope belongs to: the largest step not above
 # its priority (clamped to 0..9 as kombu does).
+#: ``ack_tags(hkey, zkey, n)``: ARGV[n] is an ack count and the tags follow it;
+#: remove them from the unacked hash and index (in chunks unpack() can take) and
+#: return the index of the first ARGV after them.
+_ACK = """
+local function ack_tags(hkey, zkey, n)
+  local nacks = tonumber(ARGV[n])
+  local i = n + 1
+  while nacks > 0 do
+    local chunk = math.min(nacks, 1000)
+    local tags = {}
+    for j = 1, chunk do tags[j] = ARGV[i]; i = i + 1 end
+    redis.call('HDEL', hkey, unpack(tags))
+    redis.call('ZREM', zkey, unpack(tags))
+    nacks = nacks - chunk
+  end
+  return i
+end
+"""
+
 _STEP = """
 local function step_of(payload, steps)
   local pri = 0
@@ -110,18 +129,9 @@ end
 #: global prefix, sep, steps csv, wake prefix, ack count, ack tags...,
 #: then per queue key: its queue name as JSON and a no-ack flag.
 #: Returns {scanned, foreign tags, key index, message, key index, message, ...}.
-FETCH = Script(_NOW + _STEP + _RESTORE_EXPIRED + """
+FETCH = Script(_NOW + _ACK + _STEP + _RESTORE_EXPIRED + """
 local hkey, zkey = KEYS[1], KEYS[2]
-local nacks = tonumber(ARGV[9])
-local i = 10
-while nacks > 0 do
-  local chunk = math.min(nacks, 1000)
-  local tags = {}
-  for j = 1, chunk do tags[j] = ARGV[i]; i = i + 1 end
-  redis.call('HDEL', hkey, unpack(tags))
-  redis.call('ZREM', zkey, unpack(tags))
-  nacks = nacks - chunk
-end
+local i = ack_tags(hkey, zkey, 9)
 local t = now()
 local scanned, foreign = 0, {}
 local limit = tonumber(ARGV[4])
@@ -157,18 +167,9 @@ return out
 
 #: Flush acks and renew the leases of held messages.
 #: KEYS: unacked, unacked_index.  ARGV: ack count, ack tags..., tags to renew...
-ACK_RENEW = Script(_NOW + """
+ACK_RENEW = Script(_NOW + _ACK + """
 local hkey, zkey = KEYS[1], KEYS[2]
-local nacks = tonumber(ARGV[1])
-local i = 2
-while nacks > 0 do
-  local chunk = math.min(nacks, 1000)
-  local tags = {}
-  for j = 1, chunk do tags[j] = ARGV[i]; i = i + 1 end
-  redis.call('HDEL', hkey, unpack(tags))
-  redis.call('ZREM', zkey, unpack(tags))
-  nacks = nacks - chunk
-end
+local i = ack_tags(hkey, zkey, 1)
 local t = now()
 local renewed = 0
 while i <= #ARGV do
