@@ -31,7 +31,7 @@ def options(tmp_path, **extra):
         "data_folder": str(tmp_path / "data"),
         "polling_interval": 0.01,
         "fsync": False,
-        "recover_interval": 0.0,
+        "visibility_timeout": 0.5,
         **extra,
     }
 
@@ -150,7 +150,7 @@ def test_stored_message_format(tmp_path):
     assert props["delivery_info"] == {"exchange": "", "routing_key": "q"}
     assert props["reply_to"] == "r"
     assert props["priority"] == 3
-    assert isinstance(props["delivery_tag"], str)
+    assert isinstance(data["x-enqueued-at"], float)
 
 
 def test_routing_shared_across_connections(tmp_path):
@@ -392,21 +392,87 @@ def test_killed_consumer_claims_come_back(tmp_path):
     assert all(m.delivery_info["redelivered"] for m in ms)
 
 
-def test_orphan_recovery_while_owner_is_a_zombie(tmp_path):
+def test_claim_of_a_frozen_owner_comes_back_after_the_lease(tmp_path):
     _t, ch = make(tmp_path)
     ch.queue_declare("zq")
     publish(ch, "z", "", "zq")
     out = MP.Queue()
     proc = MP.Process(target=_consumer_proc, args=(options(tmp_path), "zq", out, False, True))
     proc.start()
-    assert out.get(timeout=10) == "z"
-    os.kill(proc.pid, signal.SIGKILL)
-    time.sleep(0.2)  # not joined yet: the dead child is a zombie
     try:
+        assert out.get(timeout=10) == "z"
+        os.kill(proc.pid, signal.SIGSTOP)  # alive, but renews nothing any more
+        assert ch.recover_orphans("zq") == 0  # its lease still runs
+        time.sleep(0.8)
         assert ch.recover_orphans("zq") == 1
         assert bodies(ch, "zq") == ["z"]
     finally:
+        os.kill(proc.pid, signal.SIGKILL)
         proc.join(5)
+
+
+def test_live_owner_keeps_its_claim_beyond_the_lease(tmp_path):
+    t, ch = make(tmp_path)
+    ch.queue_declare("lq")
+    publish(ch, "long", "", "lq")
+    held = ch.basic_get("lq")  # held by this (live) process: its lease keeper renews it
+    assert held is not None
+    t2, other = make(tmp_path)
+    deadline = time.monotonic() + 1.5  # three leases
+    while time.monotonic() < deadline:
+        assert other.basic_get("lq") is None, "a live holder's message went to another consumer"
+        time.sleep(0.05)
+    held.ack()
+    t2.close_connection(t2)
+    t.close_connection(t)
+    assert bodies(make(tmp_path)[1], "lq") == []
+
+
+def test_claim_left_by_another_host_comes_back(tmp_path):
+    _t, ch = make(tmp_path)
+    ch.queue_declare("hq")
+    publish(ch, "h", "", "hq")
+    folder = tmp_path / "data" / "hq"
+    (name,) = [n for n in os.listdir(folder) if n.endswith(".msg")]
+    claim = folder / ".unacked" / f"{name}~otherhost-pid-1"
+    os.rename(folder / name, claim)
+    assert ch.basic_get("hq") is None
+    os.utime(claim, (time.time() - 60, time.time() - 60))  # its holder stopped long ago
+    assert ch.recover_orphans("hq") == 1
+    (m,) = [ch.basic_get("hq")]
+    assert m is not None and m.body == b"h" and m.delivery_info["redelivered"]
+
+
+def test_temp_files_of_killed_writers_are_removed(tmp_path):
+    _t, ch = make(tmp_path, temp_file_timeout=10)
+    ch.queue_declare("tq")
+    folder = tmp_path / "data" / "tq"
+    stale, fresh = folder / ".tmp-stale.msg.1234", folder / ".tmp-fresh.msg.5678"
+    stale.write_bytes(b"half a mess")
+    fresh.write_bytes(b"being written")
+    os.utime(stale, (time.time() - 60, time.time() - 60))
+    ch.recover_orphans("tq")
+    assert not stale.exists()
+    assert fresh.exists()
+
+
+def test_folders_and_files_are_private_by_default(tmp_path):
+    _t, ch = make(tmp_path)
+    ch.queue_declare("pq", arguments={"x-max-priority": 3})
+    publish(ch, "secret", "", "pq")
+    folder = tmp_path / "data" / "pq"
+    (name,) = [n for n in os.listdir(folder) if n.endswith(".msg")]
+    assert (folder.stat().st_mode & 0o777) == 0o700
+    assert ((folder / name).stat().st_mode & 0o777) == 0o600
+    queue_args = tmp_path / "data" / ".control" / "queues" / "pq.json"
+    assert (queue_args.stat().st_mode & 0o777) == 0o600
+    _t2, ch2 = make(tmp_path / "other", folder_mode=0o750, file_mode=0o640)
+    ch2.queue_declare("q2")
+    publish(ch2, "shared", "", "q2")
+    folder2 = tmp_path / "other" / "data" / "q2"
+    (name2,) = [n for n in os.listdir(folder2) if n.endswith(".msg")]
+    assert (folder2.stat().st_mode & 0o777) == 0o750
+    assert ((folder2 / name2).stat().st_mode & 0o777) == 0o640
 
 
 def test_through_connection_api(tmp_path):

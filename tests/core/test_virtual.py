@@ -155,38 +155,52 @@ def test_headers_match(binding, headers, expected):
     assert ex.headers_match(binding, headers) is expected
 
 
-def test_exchange_type_lookup_and_cache():
+def test_exchange_types_route_as_pure_functions():
+    B = virtual.Binding
+    bindings = [B("q1", "e", "k"), B("q2", "e", "k"), B("q3", "e", "j"), B("q1", "e", "k")]
     direct = ex.DirectExchange()
-    table = ex.BindingTable(
-        [("k", None, "q1"), ("k", None, "q2"), ("j", None, "q3"), ("k", None, "q1")]
-    )
-    assert direct.lookup(table, "e", "k", None) == ["q1", "q2"]
-    assert table.routes["k"] == ["q1", "q2"]
-    assert direct.lookup(table, "e", "nope", None) == []
-    assert direct.lookup(table, "e", "nope", "dead") == ["dead"]
-    table.append(("k", None, "q4"))  # any change drops the cache
-    assert table.routes == {}
-    assert direct.lookup(table, "e", "k", None) == ["q1", "q2", "q4"]
-    table.remove(("k", None, "q1"))  # the duplicate entry still binds q1
-    assert direct.lookup(table, "e", "k", None) == ["q2", "q1", "q4"]
-    table.remove(("k", None, "q1"))
-    assert direct.lookup(table, "e", "k", None) == ["q2", "q4"]
-
-    fanout = ex.FanoutExchange()
-    assert fanout.lookup(table, "e", "anything", None) == ["q2", "q3", "q4"]
+    assert direct.route(bindings, "k") == ["q1", "q2"]
+    assert direct.route(bindings, "nope") == []
+    assert ex.FanoutExchange().route(bindings, "anything") == ["q1", "q2", "q3"]
 
     topic = ex.TopicExchange()
-    ttable = ex.BindingTable(
-        [topic.prepare_bind("q", "e", "a.#", None), topic.prepare_bind("r", "e", "*.b", None)]
-    )
-    assert topic.lookup(ttable, "e", "a.b", None) == ["q", "r"]
-    assert topic.lookup(ttable, "e", "x.b", None) == ["r"]
-    assert topic.lookup([("a.*", None, "plain")], "e", "a.z", None) == ["plain"]
+    tb = [B("q", "e", "a.#"), B("r", "e", "*.b")]
+    assert topic.route(tb, "a.b") == ["q", "r"]
+    assert topic.route(tb, "x.b") == ["r"]
 
     headers = ex.HeadersExchange()
-    htable = [headers.prepare_bind("q", "e", "", {"x-match": "any", "a": 1})]
-    assert headers.lookup(htable, "e", "", None, headers={"a": 1}) == ["q"]
-    assert headers.lookup(htable, "e", "", None, headers={"a": 2}) == []
+    hb = [B("q", "e", "", {"x-match": "any", "a": 1})]
+    assert headers.route(hb, "", {"a": 1}) == ["q"]
+    assert headers.route(hb, "", {"a": 2}) == []
+    assert not headers.cacheable and direct.cacheable
+
+
+def test_exchange_types_keep_kombus_lookup_interface():
+    direct = ex.DirectExchange()
+    table = [("k", None, "q1"), ("k", None, "q2"), ("j", None, "q3")]
+    assert direct.lookup(table, "e", "k", None) == ["q1", "q2"]
+    assert direct.lookup(table, "e", "nope", "dead") == ["dead"]
+    topic = ex.TopicExchange()
+    ttable = [topic.prepare_bind("q", "e", "a.#", None), topic.prepare_bind("r", "e", "*.b", None)]
+    assert topic.lookup(ttable, "e", "a.b", None) == ["q", "r"]
+    assert topic.lookup([("a.*", None, "plain")], "e", "a.z", None) == ["plain"]
+
+
+def test_custom_exchange_type_through_lookup_only():
+    class Reverse(ex.ExchangeType):
+        type = "reverse"
+
+        def lookup(self, table, exchange, routing_key, default):
+            return [q for rkey, _, q in table if rkey == routing_key[::-1]]
+
+    bindings = [virtual.Binding("q", "e", "cba")]
+    assert Reverse().route(bindings, "abc") == ["q"]
+
+    class Nothing(ex.ExchangeType):
+        type = "nothing"
+
+    with pytest.raises(NotImplementedError, match="must implement route"):
+        Nothing().route(bindings, "abc")
 
 
 def test_equivalent():
@@ -414,7 +428,6 @@ def test_reject_requeue_and_close_restore(transport, channel):
     again = channel.basic_get("rq")
     assert again.body == b"a"
     assert again.delivery_info["redelivered"] is True
-    assert channel._can_restore_at_beginning() is False
     channel.close()
     assert channel.closed
     ch2 = transport.create_channel(transport)

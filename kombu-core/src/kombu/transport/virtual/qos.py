@@ -1,9 +1,8 @@
-"""Acknowledgement emulation: the unacked messages of one channel."""
+"""Acknowledgement emulation: the prefetch limit and the unacked messages of one channel."""
 
 from __future__ import annotations
 
 import sys
-from collections import OrderedDict
 from typing import IO, Any
 
 __all__ = ("QoS",)
@@ -12,11 +11,11 @@ __all__ = ("QoS",)
 class QoS:
     """Quality of service of a channel: prefetch limit and unacked messages.
 
-    Every message delivered to a consumer that acknowledges is held here
-    (``_delivered``, by delivery tag, in delivery order) until it is acked or
-    rejected.  What is still held when the channel closes goes back to its
-    queue (see :meth:`restore_unacked_once`).  Only ``prefetch_count`` is
-    supported (0 means no limit).
+    Every message delivered to a consumer that acknowledges is held here (by
+    delivery tag, in delivery order) until it is acked or rejected; the
+    channel's storage keeps it leased meanwhile.  What is still held when the
+    channel closes goes back to its queue (:meth:`restore_unacked_once`).
+    Only ``prefetch_count`` is supported (0 means no limit).
     """
 
     #: The current prefetch limit (0: unlimited).
@@ -27,7 +26,7 @@ class QoS:
     def __init__(self, channel: Any, prefetch_count: int = 0) -> None:
         self.channel = channel
         self.prefetch_count = prefetch_count or 0
-        self._delivered: OrderedDict[Any, Any] = OrderedDict()
+        self._delivered: dict[Any, Any] = {}
         self._restored = False
 
     def can_consume(self) -> bool:
@@ -51,26 +50,30 @@ class QoS:
         return self._delivered[delivery_tag]
 
     def ack(self, delivery_tag: Any) -> None:
-        """Forget an acknowledged message (unknown tags are ignored)."""
-        self._delivered.pop(delivery_tag, None)
+        """Acknowledge a message: its storage entry is deleted before this returns."""
+        message = self._delivered.pop(delivery_tag, None)
+        if message is not None:
+            self.channel._ack_messages((message,))
 
     def ack_multiple(self, delivery_tag: Any) -> None:
         """Acknowledge every message delivered up to and including ``delivery_tag``."""
         delivered = self._delivered
         if delivery_tag not in delivered:
             return
-        while delivered:
-            tag, _ = delivered.popitem(last=False)
+        acked = []
+        for tag in list(delivered):
+            acked.append(delivered.pop(tag))
             if tag == delivery_tag:
                 break
+        self.channel._ack_messages(acked)
 
     def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
-        """Remove a message: requeue it, or drop (dead-letter) it."""
+        """Remove a message: requeue it, or dead-letter (or drop) it."""
         message = self._delivered.pop(delivery_tag, None)
         if message is None:
             return
         if requeue:
-            self.channel._restore_at_beginning(message)
+            self.channel._requeue_messages((message,))
         else:
             self.channel._dead_letter(message, "rejected")
 
@@ -79,19 +82,13 @@ class QoS:
         delivered = self._delivered
         messages = list(delivered.values())
         delivered.clear()
-        channel = self.channel
-        errors: list[tuple[BaseException, Any]] = []
-        if channel._can_restore_at_beginning():
-            # Last delivered first, so the queue ends up in delivery order.
-            restore, ordered = channel._restore_at_beginning, reversed(messages)
-        else:
-            restore, ordered = channel._restore, iter(messages)
-        for message in ordered:
-            try:
-                restore(message)
-            except BaseException as exc:
-                errors.append((exc, message))
-        return errors
+        if not messages:
+            return []
+        try:
+            self.channel._requeue_messages(messages)
+        except Exception as exc:
+            return [(exc, m) for m in messages]
+        return []
 
     def restore_unacked_once(self, stderr: IO[str] | None = None) -> None:
         """Restore unacked messages at shutdown; later calls do nothing."""
@@ -106,14 +103,21 @@ class QoS:
         if errors:
             out = stderr if stderr is not None else sys.stderr
             for exc, message in errors:
-                print(
-                    f"kombu: could not restore unacked message "
-                    f"{getattr(message, 'delivery_tag', None)!r}: {exc!r}",
-                    file=out,
-                )
+                print(f"kombu: could not restore unacked message "
+                      f"{getattr(message, 'delivery_tag', None)!r}: {exc!r}", file=out)
 
     def restore_visible(self, *args: Any, **kwargs: Any) -> None:
-        """Restore messages whose visibility timed out (transports that need it)."""
+        """Give back the lapsed leases of every consumer (kombu's visibility restore)."""
+        self.channel.storage.restore_lapsed()
+
+    def held_tags(self) -> list[str]:
+        """Delivery tags of the leased messages held here (read from any thread)."""
+        for _ in range(5):
+            try:
+                return [tag for tag, m in list(self._delivered.items()) if m._leased]
+            except RuntimeError:  # changed by the consumer thread while copying
+                continue
+        return []
 
     def __len__(self) -> int:
         return len(self._delivered)

@@ -1,0 +1,657 @@
+"""The virtual channel: AMQP's publish, consume and acknowledge over a :class:`~.contract.Storage`.
+
+Publishing routes through the connection's cached tables and stores one
+copy per target queue in one storage call.  Consuming fetches leased entries
+into the channel's own buffer, up to the prefetch limit, and hands each to a
+consumer *of this channel*; its acknowledgement goes back to this channel's
+QoS and storage, whatever other channels of the connection consume.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from queue import Empty
+from typing import Any
+
+from ...exceptions import ChannelError
+from ...utils.scheduling import FairCycle
+from .. import base
+from .contract import Delivery, Target
+from .deadletter import dead_letter_envelope, dead_letter_target
+from .entities import EntityMixin
+from .envelope import ENQUEUED_KEY, is_expired
+from .errors import NotFound, UndeliverableWarning, Unroutable
+from .exchange import STANDARD_EXCHANGE_TYPES
+from .hooks import AbstractChannel
+from .message import Message
+from .qos import QoS
+from .state import BrokerState
+from .tags import next_delivery_tag
+
+__all__ = ("Base64", "Channel")
+
+
+class Base64:
+    """Body codec: base64 text (bodies stored in text-only brokers)."""
+
+    def encode(self, s: str | bytes) -> str:
+        if isinstance(s, str):
+            s = s.encode("utf-8")
+        return base64.b64encode(s).decode("ascii")
+
+    def decode(self, s: str | bytes) -> bytes:
+        return base64.b64decode(s)
+
+
+def _priority(value: Any) -> int:
+    if value.__class__ is int:
+        return int(value)
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+class Channel(EntityMixin, AbstractChannel, base.StdChannel):
+    """A virtual channel.  ``connection`` is the :class:`~.transport.Transport` it belongs to."""
+
+    #: Message class built from a stored envelope.
+    Message = Message
+    #: QoS class (acknowledgement emulation).
+    QoS = QoS
+    #: Restore unacked messages when the channel closes.
+    do_restore = True
+    #: Exchange type name -> class; instances per channel are built in __init__.
+    exchange_types: dict[str, Any] = dict(STANDARD_EXCHANGE_TYPES)
+    #: kombu's classic-hook transports set this when they share bindings themselves
+    #: (``_queue_bind``, ``get_table``, ``_put_fanout``).
+    supports_fanout = False
+    #: Body codecs by name.
+    codecs: dict[str, Any] = {"base64": Base64()}
+    #: How bodies are encoded in the store (None: stored as given).
+    body_encoding: str | None = "base64"
+    #: Queue receiving messages that no binding routes (None: they are dropped).
+    deadletter_queue: str | None = None
+    #: Priority used when a message sets none.
+    default_priority = 0
+    #: How message priorities order a queue: ``"amqp"`` (higher first, only in
+    #: queues declared with ``x-max-priority``), ``"kombu"`` (lower first, 0..9,
+    #: every queue: kombu's Redis order) or ``"auto"`` (amqp where the queue
+    #: has ``x-max-priority``, kombu elsewhere).
+    priority_order = "amqp"
+    #: Most messages one fetch moves when no prefetch limit is set.
+    fetch_batch = 100
+    #: Stamp ``properties['delivery_tag']`` at publish (for kombu clients
+    #: sharing the storage, which read it back as their delivery tag).
+    stamp_delivery_tag = False
+    #: Options read from ``Connection.transport_options``.
+    from_transport_options: tuple[str, ...] = (
+        "body_encoding", "deadletter_queue", "priority_order", "fetch_batch")
+
+    _qos: QoS | None = None
+    _cycle: FairCycle | None = None
+
+    def __init__(self, connection: Any, **kwargs: Any) -> None:
+        self.connection = connection
+        self._consumers: set[str] = set()
+        self._tag_to_queue: dict[str, str] = {}
+        self._callbacks: dict[str, Callable[..., Any]] = {}
+        self._active_queues: list[str] = []
+        self._queue_consumers: dict[str, list[str]] = {}
+        self._noack_queues: frozenset[str] = frozenset()
+        self._rotation = 0
+        self.no_ack_consumers: set[str] = set()
+        self.closed = False
+        self._flow_active = True
+        self._buffer: deque[Delivery] = deque()
+        self._qargs: dict[str, Any] = {}
+        self._direct_targets: dict[Any, tuple[Target, ...]] = {}
+        self.events: dict[str, set[Callable[..., Any]]] = {"basic_return": set()}
+        self.exchange_types = {name: cls(self) for name, cls in type(self).exchange_types.items()}
+        try:
+            self.channel_id = connection._avail_channel_ids.pop()
+        except (AttributeError, IndexError):
+            self.channel_id = id(self)
+        client = getattr(connection, "client", None)
+        options = getattr(client, "transport_options", None) or {}
+        for name in self.from_transport_options:
+            if name in options:
+                setattr(self, name, options[name])
+        if self.priority_order not in ("amqp", "kombu", "auto"):
+            raise ValueError(f"priority_order must be 'amqp', 'kombu' or 'auto', "
+                             f"not {self.priority_order!r}")
+        self.storage = connection.create_storage(self)
+
+    # -- properties -----------------------------------------------------------
+
+    @property
+    def state(self) -> BrokerState:
+        """The in-process broker state of the transport (exchanges, bindings, consumers)."""
+        return self.connection.state  # type: ignore[no-any-return]
+
+    @property
+    def qos(self) -> QoS:
+        """The acknowledgement state of this channel."""
+        qos = self._qos
+        if qos is None:
+            qos = self._qos = self.QoS(self)
+        return qos
+
+    @property
+    def cycle(self) -> FairCycle:
+        """Fair cycle over the queues this channel consumes from (kombu's interface)."""
+        if self._cycle is None:
+            self._cycle = FairCycle(self._get_and_deliver, self._active_queues, Empty)
+        return self._cycle
+
+    @property
+    def is_open(self) -> bool:
+        return not self.closed
+
+    def _next_delivery_tag(self) -> str:
+        return next_delivery_tag()
+
+    # -- priority levels ------------------------------------------------------
+
+    def _level(self, queue: str, priority: int) -> int:
+        """The storage level (higher served first) of ``priority`` in ``queue``."""
+        order = self.priority_order
+        if order != "kombu":
+            top = self._max_priority(queue)
+            if top or order == "amqp":
+                return 0 if priority <= 0 else (priority if priority < top else top)
+        return 9 - (0 if priority <= 0 else (priority if priority < 9 else 9))
+
+    # -- publishing -----------------------------------------------------------
+
+    def encode_body(self, body: Any, encoding: str | None = None) -> tuple[Any, str | None]:
+        if encoding:
+            return self.codecs[encoding].encode(body), encoding
+        return body, encoding
+
+    def decode_body(self, body: Any, encoding: str | None = None) -> Any:
+        if encoding:
+            return self.codecs[encoding].decode(body)
+        return body
+
+    def prepare_message(self, body: Any, priority: int | None = None,
+                        content_type: str | None = None, content_encoding: str | None = None,
+                        headers: dict[str, Any] | None = None,
+                        properties: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Build the envelope ``basic_publish`` sends."""
+        if properties is None:
+            properties = {}
+        properties["priority"] = priority if priority is not None else self.default_priority
+        return {"body": body, "content-encoding": content_encoding,
+                "content-type": content_type,
+                "headers": headers if headers is not None else {},
+                "properties": properties}
+
+    def basic_publish(self, message: dict[str, Any], exchange: str, routing_key: str,
+                      mandatory: bool = False, immediate: bool = False, **kwargs: Any) -> None:
+        """Route ``message`` through ``exchange`` (``''``: straight to queue ``routing_key``)."""
+        props = message["properties"]
+        props["delivery_info"] = {"exchange": exchange, "routing_key": routing_key}
+        encoding = self.body_encoding
+        if encoding:
+            message["body"] = self.codecs[encoding].encode(message["body"])
+        props["body_encoding"] = encoding
+        if self.stamp_delivery_tag:
+            props["delivery_tag"] = next_delivery_tag()
+        message[ENQUEUED_KEY] = time.time()
+        self._route_and_put(message, exchange, routing_key, mandatory)
+
+    def _route_and_put(self, message: dict[str, Any], exchange: str, routing_key: str,
+                       mandatory: bool = False) -> int:
+        """Store an encoded envelope in the queues ``exchange`` routes it to; return how many."""
+        storage = self.storage
+        priority = _priority(message["properties"].get("priority"))
+        if not exchange:
+            if mandatory and not storage.queue_exists(routing_key):
+                self._unroutable(message, exchange, routing_key)
+                return 0
+            key = (routing_key, priority)
+            targets = self._direct_targets.get(key)
+            if targets is None:
+                if len(self._direct_targets) > 4096:
+                    self._direct_targets.clear()
+                targets = self._direct_targets[key] = (
+                    Target(routing_key, self._level(routing_key, priority)),)
+            storage.put(message, targets, None)
+            return 1
+        router = self.connection.router
+        for _ in range(10):
+            route = router.route(exchange, storage, self.exchange_types)
+            if route.meta is None:
+                if self._auto_declare(exchange):
+                    continue
+                raise NotFound(
+                    f"Cannot publish to exchange {exchange!r}: it does not exist "
+                    f"(404 NOT_FOUND). Declare the exchange before publishing "
+                    f"(e.g. Producer(..., exchange=Exchange({exchange!r}), auto_declare=True) "
+                    f"or publish(..., declare=[exchange])).")
+            entry = route.entry(routing_key, message.get("headers"))
+            if entry.queues:
+                targets = entry.targets_for(priority, self._level)
+            elif self.deadletter_queue:
+                targets = (Target(self.deadletter_queue,
+                                  self._level(self.deadletter_queue, priority)),)
+            else:
+                if mandatory:
+                    self._unroutable(message, exchange, routing_key)
+                return 0
+            if storage.put(message, targets, route.version):
+                return len(targets)
+            router.forget(exchange)  # the table changed under us: read it again
+        raise ChannelError(f"Bindings of exchange {exchange!r} keep changing: publish retried "
+                           f"10 times without a stable routing table.")
+
+    def _lookup(self, exchange: str, routing_key: str, default: str | None = None,
+                message: Any = None) -> list[str]:
+        """The queues a message published to ``exchange``/``routing_key`` goes to."""
+        if default is None:
+            default = self.deadletter_queue
+        if not exchange:
+            return [routing_key] if routing_key else ([default] if default else [])
+        route = self._route(exchange)
+        headers = message.get("headers") if isinstance(message, dict) else None
+        queues = list(route.entry(routing_key, headers).queues)
+        return queues or ([default] if default else [])
+
+    def _unroutable(self, message: dict[str, Any], exchange: str, routing_key: str) -> None:
+        """A mandatory message reached no queue: hand it to ``basic_return`` or raise."""
+        exc = Unroutable(
+            f"Message published with mandatory=True to exchange {exchange!r} with routing "
+            f"key {routing_key!r} was not routed to any queue (312 NO_ROUTE): bind a queue "
+            f"that matches it.")
+        handlers = self.events.get("basic_return")
+        if not handlers:
+            raise exc
+        returned = self.Message(message, channel=self)
+        for handler in list(handlers):
+            handler(exc, exchange, routing_key, returned)
+
+    def _copy_envelope(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """A copy of an envelope for another queue (its own properties)."""
+        props = dict(envelope["properties"])
+        props["delivery_info"] = dict(props.get("delivery_info") or {})
+        copy = dict(envelope)
+        copy["properties"] = props
+        return copy
+
+    _copy_message = _copy_envelope
+
+    # -- consuming ------------------------------------------------------------
+
+    def basic_consume(self, queue: str, no_ack: bool, callback: Callable[..., Any],
+                      consumer_tag: str, **kwargs: Any) -> str:
+        """Start delivering messages of ``queue`` to ``callback`` (a Message each)."""
+        consumer_tag = consumer_tag or f"ctag-{uuid.uuid4().hex}"
+        self._consumers.add(consumer_tag)
+        self._tag_to_queue[consumer_tag] = queue
+        self._callbacks[consumer_tag] = callback
+        self._active_queues.append(queue)
+        self._queue_consumers.setdefault(queue, []).append(consumer_tag)
+        if no_ack:
+            self.no_ack_consumers.add(consumer_tag)
+        self._consumers_changed()
+        self.state.consumer_added(queue)
+        return consumer_tag
+
+    def basic_cancel(self, consumer_tag: str) -> None:
+        """Stop the consumer ``consumer_tag``; what it had prefetched goes back."""
+        if consumer_tag not in self._consumers:
+            return
+        self._consumers.discard(consumer_tag)
+        self._callbacks.pop(consumer_tag, None)
+        queue = self._tag_to_queue.pop(consumer_tag, None)
+        self.no_ack_consumers.discard(consumer_tag)
+        if queue is not None:
+            try:
+                self._active_queues.remove(queue)
+            except ValueError:
+                pass
+            tags = self._queue_consumers.get(queue, [])
+            if consumer_tag in tags:
+                tags.remove(consumer_tag)
+            if not tags:
+                self._queue_consumers.pop(queue, None)
+                self._give_back(lambda d: d.queue == queue)
+            self.state.consumer_removed(queue)
+        self._consumers_changed()
+
+    def _consumers_changed(self) -> None:
+        self._noack_queues = frozenset(
+            q for q, tags in self._queue_consumers.items()
+            if tags and all(t in self.no_ack_consumers for t in tags))
+        if self._cycle is not None:
+            self._cycle.resources = self._active_queues
+        self.connection._consumers_changed()
+
+    def basic_get(self, queue: str, no_ack: bool = False, **kwargs: Any) -> Message | None:
+        """Fetch one message of ``queue`` synchronously (None if it is empty)."""
+        self.connection._maybe_restore_lapsed(self.storage)
+        noack = (queue,) if no_ack else ()
+        while True:
+            fetched = self.storage.fetch([queue], 1, noack)
+            if not fetched:
+                return None
+            delivery = fetched[0]
+            message = self._make_message(delivery)
+            if self._expire_if_due(message):
+                continue
+            if delivery.leased:
+                self.qos.append(message, message.delivery_tag)
+                self.connection._leases_held(self)
+            return message
+
+    def basic_qos(self, prefetch_size: int = 0, prefetch_count: int = 0,
+                  apply_global: bool = False) -> None:
+        """Set the prefetch limit (only ``prefetch_count`` is supported)."""
+        self.qos.prefetch_count = prefetch_count or 0
+
+    def flow(self, active: bool = True) -> None:
+        """Pause (``active=False``) or resume delivery to this channel's consumers."""
+        self._flow_active = bool(active)
+
+    def _make_message(self, delivery: Delivery) -> Message:
+        return self.Message(delivery.payload, channel=self, queue=delivery.queue,
+                            delivery_tag=delivery.tag, leased=delivery.leased)
+
+    def _expire_if_due(self, message: Message) -> bool:
+        """Dead-letter (or drop) ``message`` if its TTL ran out while it waited."""
+        raw = message._raw
+        if not isinstance(raw, dict):
+            return False
+        qttl = self._queue_ttl(message._queue) if message._queue is not None else None
+        if qttl is None and "expiration" not in message.properties:
+            return False
+        if not is_expired(raw, qttl):
+            return False
+        self._dead_letter(message, "expired")
+        return True
+
+    # -- the engine's side: fetch into the buffer, deliver from it ------------
+
+    def capacity(self) -> int:
+        """How many more entries this channel may fetch for its consumers now."""
+        if not self._consumers or not self._flow_active or self.closed:
+            return 0
+        buffered = len(self._buffer)
+        pcount = self.qos.prefetch_count
+        if not pcount:
+            return max(0, self.fetch_batch - buffered)
+        return max(0, pcount - len(self.qos._delivered) - buffered)
+
+    def _fetch_order(self) -> list[str]:
+        queues = list(dict.fromkeys(self._active_queues))
+        if len(queues) > 1:
+            n = self._rotation % len(queues)
+            self._rotation += 1
+            queues = queues[n:] + queues[:n]
+        return queues
+
+    def fetch(self, n: int, timeout: float = 0.0) -> int:
+        """Fetch up to ``n`` entries for this channel's consumers into its buffer."""
+        fetched = self.storage.fetch(self._fetch_order(), n, self._noack_queues, timeout)
+        if fetched:
+            self._buffer.extend(fetched)
+            self.connection._leases_held(self)
+        return len(fetched)
+
+    def push(self, delivery: Delivery) -> None:
+        """An entry the broker pushed to this channel (e.g. a fanout broadcast)."""
+        self._buffer.append(delivery)
+
+    def deliver_buffered(self, limit: int) -> int:
+        """Hand up to ``limit`` buffered entries to this channel's consumers."""
+        buffer = self._buffer
+        delivered = 0
+        consumers = self._queue_consumers
+        callbacks = self._callbacks
+        no_ack = self.no_ack_consumers
+        qos = self.qos
+        delivered_map = qos._delivered
+        make = self._make_message
+        while buffer and delivered < limit and self._flow_active and not self.closed:
+            if not buffer[0].leased and not qos.can_consume():
+                break  # pushed entries count against the prefetch limit here
+            delivery = buffer.popleft()
+            tags = consumers.get(delivery.queue)
+            if not tags:
+                self._requeue_deliveries((delivery,))
+                continue
+            if len(tags) == 1:
+                tag = tags[0]
+            else:
+                tag = tags[self._rotation % len(tags)]
+                self._rotation += 1
+            message = make(delivery)
+            if self._expire_if_due(message):
+                continue
+            message.delivery_info["consumer_tag"] = tag
+            if tag in no_ack:
+                if delivery.leased:
+                    self.storage.ack((delivery.tag,))
+                    message._leased = False
+            else:
+                delivered_map[delivery.tag] = message
+            delivered += 1
+            callbacks[tag](message)
+        return delivered
+
+    def held_tags(self) -> list[str]:
+        """Leased delivery tags this channel holds (buffered or unacked): read by the keeper."""
+        for _ in range(5):
+            try:
+                tags = [d.tag for d in tuple(self._buffer) if d.leased]
+                break
+            except RuntimeError:
+                continue
+        else:
+            tags = []
+        qos = self._qos
+        if qos is not None:
+            tags.extend(qos.held_tags())
+        return tags
+
+    def drain_events(self, timeout: float | None = None,
+                     callback: Callable[..., Any] | None = None) -> Any:
+        """Deliver one batch from this channel's queues (``queue.Empty`` if none is ready)."""
+        if not self._buffer:
+            n = self.capacity()
+            if n:
+                self.fetch(n)
+        if not self._buffer:
+            raise Empty()
+        if callback is not None:
+            delivery = self._buffer.popleft()
+            return callback(self._make_message(delivery), delivery.queue)
+        return self.deliver_buffered(self.connection.drain_batch_size)
+
+    def message_to_python(self, raw_message: Any) -> Message:
+        """Turn a stored envelope into a :class:`Message` (a Message is returned as is)."""
+        if isinstance(raw_message, base.Message):
+            return raw_message  # type: ignore[return-value]
+        return self.Message(raw_message, channel=self)
+
+    # -- acknowledgements -----------------------------------------------------
+
+    def basic_ack(self, delivery_tag: Any, multiple: bool = False) -> None:
+        """Acknowledge a message: it leaves the broker for good before this returns."""
+        if multiple:
+            self.qos.ack_multiple(delivery_tag)
+        else:
+            self.qos.ack(delivery_tag)
+
+    def basic_reject(self, delivery_tag: Any, requeue: bool = False) -> None:
+        """Reject a message: requeue it, or dead-letter (or drop) it."""
+        self.qos.reject(delivery_tag, requeue=requeue)
+
+    def basic_recover(self, requeue: bool = False) -> Any:
+        """Requeue every unacked message of this channel."""
+        if requeue:
+            return self.qos.restore_unacked()
+        raise NotImplementedError("basic_recover(requeue=False) is not supported: use requeue=True")
+
+    def _ack_messages(self, messages: Iterable[Message]) -> None:
+        tags = [m.delivery_tag for m in messages if getattr(m, "_leased", False)]
+        if tags:
+            self.storage.ack(tags)
+        self.connection._capacity_freed(self)
+
+    def _requeue_messages(self, messages: Sequence[Message]) -> None:
+        """Give messages back to the head of their queues, flagged redelivered."""
+        deliveries = []
+        for message in messages:
+            raw = message._raw
+            queue = message._queue or message.delivery_info.get("routing_key", "")
+            if isinstance(raw, dict):
+                props = dict(raw.get("properties") or {})
+                info = dict(props.get("delivery_info") or {})
+                info.pop("consumer_tag", None)
+                info["redelivered"] = True
+                props["delivery_info"] = info
+                raw = {**raw, "properties": props}
+                level = self._level(queue, _priority(props.get("priority")))
+            else:
+                level = 0
+            deliveries.append(Delivery(queue, message.delivery_tag, raw, message._leased, level))
+        if deliveries:
+            self.storage.requeue(deliveries)
+            self.connection._capacity_freed(self)
+
+    def _requeue_deliveries(self, deliveries: Iterable[Delivery]) -> None:
+        """Give fetched, undelivered entries back to the head of their queues."""
+        self._requeue_messages([self._make_message(d) for d in deliveries])
+
+    def _give_back(self, select: Callable[[Delivery], bool] = lambda d: True) -> None:
+        """Return buffered, undelivered entries chosen by ``select`` to their queues."""
+        keep: list[Delivery] = []
+        back: list[Delivery] = []
+        for delivery in self._buffer:
+            (back if select(delivery) else keep).append(delivery)
+        if not back:
+            return
+        self._buffer = deque(keep)
+        try:
+            self._requeue_deliveries(back)
+        except self.connection.connection_errors:
+            # Leased ones come back when their leases lapse.
+            pass
+
+    # -- dead letters ---------------------------------------------------------
+
+    def _dead_letter(self, message: Message, reason: str = "rejected") -> None:
+        """Send a rejected or expired message to its queue's dead-letter exchange, then ack it."""
+        self._dead_letter_envelope(message._queue, message._raw, reason)
+        self._ack_messages((message,))
+
+    def _dead_letter_envelope(self, queue: str | None, raw: Any, reason: str) -> bool:
+        """Republish ``raw`` through ``queue``'s dead-letter exchange; False if it was dropped."""
+        if not isinstance(raw, dict):
+            raw = {"body": raw if isinstance(raw, str) else Base64().encode(raw),
+                   "content-type": "application/octet-stream", "content-encoding": "binary",
+                   "headers": {}, "properties": {
+                       "body_encoding": None if isinstance(raw, str) else "base64",
+                       "delivery_info": {"exchange": "", "routing_key": queue or ""}}}
+        info = (raw.get("properties") or {}).get("delivery_info") or {}
+        target = dead_letter_target(self._queue_arguments(queue), info.get("routing_key", ""))
+        if target is None:
+            return False
+        exchange, routing_key = target
+        envelope = dead_letter_envelope(raw, queue, reason, exchange, routing_key)
+        try:
+            self._route_and_put(envelope, exchange, routing_key)
+        except NotFound:
+            warnings.warn(f"Dead-letter exchange {exchange!r} of queue {queue!r} does not "
+                          f"exist: a {reason} message was dropped.", UndeliverableWarning,
+                          stacklevel=2)
+            return False
+        return True
+
+    # -- kombu's classic hooks, answered by the storage ----------------------
+
+    def _get(self, queue: str, timeout: float | None = None) -> Any:
+        fetched = self.storage.fetch([queue], 1, (queue,))
+        if not fetched:
+            raise Empty()
+        return fetched[0].payload
+
+    def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
+        priority = _priority(message["properties"].get("priority"))
+        self.storage.put(message, (Target(queue, self._level(queue, priority)),), None)
+
+    def _size(self, queue: str) -> int:
+        return int(self.storage.queue_size(queue))
+
+    def _purge(self, queue: str) -> int:
+        return int(self.storage.purge_queue(queue))
+
+    def _delete(self, queue: str, *args: Any, **kwargs: Any) -> None:
+        self.storage.delete_queue(queue)
+
+    def _new_queue(self, queue: str, **kwargs: Any) -> None:
+        self.storage.declare_queue(queue, kwargs.get("arguments"))
+
+    def _has_queue(self, queue: str, **kwargs: Any) -> bool:
+        return bool(self.storage.queue_exists(queue))
+
+    # -- closing --------------------------------------------------------------
+
+    def close(self) -> None:
+        """Cancel consumers and give unacked and prefetched messages back to their queues."""
+        if self.closed:
+            return
+        try:
+            for consumer in list(self._consumers):
+                self.basic_cancel(consumer)
+            self._give_back()
+            if self._qos is not None:
+                self._qos.restore_unacked_once()
+        finally:
+            self.closed = True
+            self._buffer.clear()
+            try:
+                self.storage.close()
+            finally:
+                connection = self.connection
+                if connection is not None:
+                    connection.close_channel(self)
+
+    def _collect(self) -> None:
+        """The connection is lost: forget what this channel holds.
+
+        Leased entries come back when their leases lapse.  A storage without
+        leases keeps held entries in this process: they are given back now,
+        as a close would.
+        """
+        if self.storage.lease_seconds is None:
+            try:
+                self.close()
+                return
+            except Exception:
+                pass
+        self.closed = True
+        self._buffer.clear()
+        if self._qos is not None:
+            self._qos._delivered.clear()
+        try:
+            self.storage.close()
+        except Exception:
+            pass
+
+    def after_reply_message_received(self, queue: str) -> None:
+        """Reply queues are left in place."""
+
+    def __enter__(self) -> Channel:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
