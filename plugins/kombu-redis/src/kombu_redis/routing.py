@@ -8,14 +8,14 @@ from bisect import bisect
 from collections.abc import Sequence
 from typing import Any
 
-from kombu.transport.virtual.exchange import BindingTable
+from kombu.transport.virtual import Binding
 
 __all__ = (
     "binding_member",
+    "bindings_from_members",
     "kombu_topic_pattern",
     "parse_member",
     "priority_step",
-    "table_from_members",
 )
 
 #: kombu clamps message priorities to this range before picking a step.
@@ -76,21 +76,20 @@ def parse_member(member: str, sep: str) -> tuple[str, str, str]:
     return rkey, pattern, queue
 
 
-def table_from_members(members: Sequence[bytes | str], exchange_type: str,
-                       sep: str) -> BindingTable:
-    """A routing table (kombu-core's form) from the members of a binding set."""
+def bindings_from_members(members: Sequence[bytes | str], exchange: str, exchange_type: str,
+                          sep: str) -> tuple[Binding, ...]:
+    """The bindings stored in an exchange's binding set (topic patterns are
+    recompiled from the binding key by the exchange type)."""
     rows = []
     for raw in members:
         member = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         rkey, pattern, queue = parse_member(member, sep)
+        args: Any = None
         if exchange_type == "headers":
             try:
-                args: Any = json.loads(pattern) if pattern else {}
+                args = json.loads(pattern) if pattern else {}
             except ValueError:
                 args = {}
-            rows.append((rkey, args, queue))
-        else:
-            # Topic patterns are recompiled from the key by the exchange type.
-            rows.append((rkey, None, queue))
-    rows.sort(key=lambda row: (row[2], row[0]))
-    return BindingTable(rows)
+        rows.append(Binding(queue, exchange, rkey, args))
+    rows.sort(key=lambda b: (b.queue, b.routing_key))
+    return tuple(rows)

@@ -18,10 +18,11 @@ one to the other is always inside one script.
 
 from __future__ import annotations
 
-from .resp import Script
+from .wire import Script
 
 __all__ = (
-    "ACK_RENEW",
+    "RENEW",
+    "RESTORE_EXPIRED",
     "BIND",
     "DECLARE_EXCHANGE",
     "DELETE_EXCHANGE",
@@ -44,25 +45,6 @@ end
 
 # The priority step a stored envelope belongs to: the largest step not above
 # its priority (clamped to 0..9 as kombu does).
-#: ``ack_tags(hkey, zkey, n)``: ARGV[n] is an ack count and the tags follow it;
-#: remove them from the unacked hash and index (in chunks unpack() can take) and
-#: return the index of the first ARGV after them.
-_ACK = """
-local function ack_tags(hkey, zkey, n)
-  local nacks = tonumber(ARGV[n])
-  local i = n + 1
-  while nacks > 0 do
-    local chunk = math.min(nacks, 1000)
-    local tags = {}
-    for j = 1, chunk do tags[j] = ARGV[i]; i = i + 1 end
-    redis.call('HDEL', hkey, unpack(tags))
-    redis.call('ZREM', zkey, unpack(tags))
-    nacks = nacks - chunk
-  end
-  return i
-end
-"""
-
 _STEP = """
 local function step_of(payload, steps)
   local pri = 0
@@ -122,31 +104,35 @@ local function restore_expired(hkey, zkey, cutoff, limit, gkp, sep, steps, wake)
 end
 """
 
-#: Acks, restore of expired leases, then up to N messages moved from the
-#: queues into ``unacked`` (or just popped for no-ack consumers).
-#: KEYS: unacked, unacked_index, queue keys (in consumption order).
-#: ARGV: n, tag prefix, visibility timeout, restore limit (0: skip),
-#: global prefix, sep, steps csv, wake prefix, ack count, ack tags...,
-#: then per queue key: its queue name as JSON and a no-ack flag.
-#: Returns {scanned, foreign tags, key index, message, key index, message, ...}.
-FETCH = Script(_NOW + _ACK + _STEP + _RESTORE_EXPIRED + """
-local hkey, zkey = KEYS[1], KEYS[2]
-local i = ack_tags(hkey, zkey, 9)
+#: Restore the messages whose lease lapsed (any client's).
+#: KEYS: unacked, unacked_index.  ARGV: visibility timeout, limit, global prefix,
+#: sep, steps csv, wake prefix.
+#: Returns {scanned, foreign tags}: entries in kombu's routed form
+#: ``[envelope, exchange, routing_key]`` are left for the client to route.
+RESTORE_EXPIRED = Script(_NOW + _STEP + _RESTORE_EXPIRED + """
 local t = now()
-local scanned, foreign = 0, {}
-local limit = tonumber(ARGV[4])
-if limit > 0 then
-  scanned, foreign = restore_expired(hkey, zkey, t - tonumber(ARGV[3]), limit, ARGV[5],
-                                     ARGV[6], parse_steps(ARGV[7]), ARGV[8])
-end
+local scanned, foreign = restore_expired(KEYS[1], KEYS[2], t - tonumber(ARGV[1]),
+                                         tonumber(ARGV[2]), ARGV[3], ARGV[4],
+                                         parse_steps(ARGV[5]), ARGV[6])
+return {scanned, foreign}
+""")
+
+#: Move up to N messages from the queues into ``unacked`` (or just pop them for
+#: no-ack consumers), under a lease starting now (Redis server time).
+#: KEYS: unacked, unacked_index, queue keys (in consumption order).
+#: ARGV: n, tag prefix, then per queue key: its queue name as JSON and a no-ack flag.
+#: Returns {key index, message, key index, message, ...}.
+FETCH = Script(_NOW + """
+local hkey, zkey = KEYS[1], KEYS[2]
+local t = now()
 local n, prefix = tonumber(ARGV[1]), ARGV[2]
-local out = {scanned, foreign}
+local out = {}
 local got = 0
 local zargs = {}
 for k = 3, #KEYS do
   if got >= n then break end
-  local qjson = ARGV[i + (k - 3) * 2]
-  local noack = ARGV[i + (k - 3) * 2 + 1] == '1'
+  local qjson = ARGV[3 + (k - 3) * 2]
+  local noack = ARGV[3 + (k - 3) * 2 + 1] == '1'
   while got < n do
     local m = redis.call('RPOP', KEYS[k])
     if not m then break end
@@ -165,15 +151,14 @@ if #zargs > 0 then redis.call('ZADD', zkey, unpack(zargs)) end
 return out
 """)
 
-#: Flush acks and renew the leases of held messages.
-#: KEYS: unacked, unacked_index.  ARGV: ack count, ack tags..., tags to renew...
-ACK_RENEW = Script(_NOW + _ACK + """
-local hkey, zkey = KEYS[1], KEYS[2]
-local i = ack_tags(hkey, zkey, 1)
+#: Renew the leases of held messages (only those still unacked).
+#: KEYS: unacked_index.  ARGV: tags.  Returns how many were renewed.
+RENEW = Script(_NOW + """
 local t = now()
 local renewed = 0
+local i = 1
 while i <= #ARGV do
-  local zargs = {'XX'}
+  local zargs = {'XX', 'CH'}
   local j = 0
   while i <= #ARGV and j < 1000 do
     zargs[#zargs + 1] = t
@@ -181,8 +166,7 @@ while i <= #ARGV do
     i = i + 1
     j = j + 1
   end
-  redis.call('ZADD', zkey, unpack(zargs))
-  renewed = renewed + j
+  renewed = renewed + redis.call('ZADD', KEYS[1], unpack(zargs))
 end
 return renewed
 """)

@@ -9,7 +9,6 @@ the options are transport options (``visibility_timeout``,
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -40,9 +39,10 @@ from .client import (
     parse_db,
     parse_socket_url,
 )
-from .lease import LeaseKeeper
-from .poller import Poller
-from .resp import Wire
+from .layout import Layout
+from .storage import RedisStorage
+from .waiter import RedisWaiter
+from .wire import Wire
 
 __all__ = (
     "Channel",
@@ -65,6 +65,7 @@ class Transport(virtual.Transport):
     """Redis transport."""
 
     Channel = Channel
+    Storage = RedisStorage
     channels: list[_RedisChannel]  # type: ignore[assignment]
 
     #: Longest wait (seconds) between polls when no wake-up notice comes.
@@ -80,6 +81,8 @@ class Transport(virtual.Transport):
         exchange_type=frozenset({"direct", "topic", "fanout", "headers"}),
         heartbeats=False,
         priority=True,
+        message_ttl=True,
+        dead_letter=True,
         fanout_across_connections=True,
         cross_process=True,
         persistent=True,
@@ -90,18 +93,12 @@ class Transport(virtual.Transport):
     def __init__(self, client: Any, **kwargs: Any) -> None:
         super().__init__(client, **kwargs)
         self.options: dict[str, Any] = dict(getattr(client, "transport_options", None) or {})
+        #: queue -> {(exchange, routing_key)}: queues bound to fanout exchanges here.
         self.fanout_queues: dict[str, set[tuple[str, str]]] = {}
-        self.restore_due = False
         self._pool: Any = None
         self._conn_kwargs: dict[str, Any] | None = None
-        self.poller = Poller(self)
-        self._lease: LeaseKeeper | None = None
-        self._loop: Any = None
-        self._tick: Any = None
-        self._loop_fd: int | None = None
-        self._drain_scheduled = False
-        self._next_restore = 0.0
         self.db = self.connparams().get("db", 0)
+        self.layout = Layout(self.Channel, self.options, self.db)
 
     # -- connection settings ------------------------------------------------
 
@@ -143,14 +140,21 @@ class Transport(virtual.Transport):
         pool = self.pool
         cls = pool.connection_class
         kwargs = dict(pool.connection_kwargs)
-        # Handshake (AUTH, SELECT, ...) must not hang on a server that never answers.
-        kwargs["socket_timeout"] = self.connect_timeout
         return lambda: cls(**kwargs)
 
     def new_wire(self) -> Wire:
-        """A raw connection for one channel (or the lease keeper)."""
-        return Wire(self._connection_factory(), self.options.get("socket_timeout"),
-                    describe(self.connparams()))
+        """A connection of its own for one channel's storage (or the lease keeper)."""
+        return Wire(self._connection_factory(), describe(self.connparams()),
+                    handshake_timeout=self.connect_timeout,
+                    socket_timeout=self.options.get("socket_timeout"))
+
+    def create_waiter(self) -> RedisWaiter:
+        return RedisWaiter(self)
+
+    def subscriptions_changed(self) -> None:
+        """Bindings to fanout exchanges changed: subscribe anew before the next read."""
+        if self._waiter is not None:
+            self._waiter.dirty = True
 
     def as_uri(self, uri: str, include_password: bool = False, mask: str = "**") -> str:
         return uri if include_password else maybe_sanitize_url(uri, mask)
@@ -176,187 +180,21 @@ class Transport(virtual.Transport):
         return describe(self.connparams())
 
     def close_connection(self, connection: Any) -> None:
-        lease, self._lease = self._lease, None
-        if lease is not None:
-            lease.stop()
-        if self._loop is not None:
-            self.unregister_from_event_loop(connection, self._loop)
         try:
             super().close_connection(connection)
         finally:
-            self.poller.close()
             pool, self._pool = self._pool, None
             if pool is not None:
                 pool.disconnect()
 
     def _collect(self, connection: Any) -> None:
         """Drop everything without talking to Redis (after a connection loss)."""
-        lease, self._lease = self._lease, None
-        if lease is not None:
-            lease.stop()
-        for channel in [*self.channels, *self._avail_channels]:
-            channel.closed = True
-            wire = getattr(channel, "_wire", None)
-            if wire is not None:
-                wire.close()
-        self.channels.clear()
-        self._avail_channels.clear()
-        self.poller.close()
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.disconnect()
-
-    def consumers_changed(self) -> None:
-        self.poller.dirty = True
-        if self._lease is None and any(c._consumers for c in self.channels):
-            vt = float(self.options.get("visibility_timeout", Channel.visibility_timeout))
-            self._lease = LeaseKeeper(self, max(0.05, vt / 4.0))
-            self._lease.start()
-
-    def capacity_freed(self, channel: Any) -> None:
-        if self._loop is not None and not self._drain_scheduled and (
-                channel._last_fetch_full or channel._buffer):
-            self._drain_scheduled = True
-            self._loop.call_soon(self._async_drain)
-
-    # -- draining -----------------------------------------------------------
-
-    def _deliver(self, message: Any, queue: str) -> None:
-        callback = self._callbacks.get(queue)
-        if callback is None:
-            if getattr(message, "_tracked", False):
-                message.channel._requeue([message])
-            return
-        callback(message)
-
-    def _deliver_ready(self, limit: int) -> int:
-        delivered = 0
-        for channel in list(self.channels):
-            buffer = channel._buffer
-            if not buffer or channel.closed or not channel._flow_active:
-                continue
-            qos = channel.qos
-            make = channel._make_message
-            deliver = self._deliver
-            while buffer and delivered < limit and not channel.closed:
-                entry = buffer[0]
-                if not entry.tracked and entry.tag.startswith("fanout.") \
-                        and not qos.can_consume():
-                    break
-                buffer.popleft()
-                deliver(make(entry), entry.queue)
-                delivered += 1
-        return delivered
-
-    def _fetch_all(self, force_restore: bool = False) -> int:
-        fetched = 0
-        now = time.monotonic()
-        restore = force_restore or self.restore_due or now >= self._next_restore
-        for channel in list(self.channels):
-            if channel.closed or not channel._consumers:
-                continue
-            n = channel._capacity() if channel._flow_active else 0
-            if n or restore:
-                fetched += channel._fetch(n, restore=True)
-                if restore:
-                    self.restore_due = False
-                    self._next_restore = now + 1.0
-                    restore = False
-        return fetched
-
-    def _flush_acks(self) -> None:
-        for channel in list(self.channels):
-            if channel._pending_acks and not channel.closed:
-                channel.flush_acks()
-
-    def drain_events(self, connection: Any, timeout: float | None = None,
-                     **kwargs: Any) -> None:
-        """Deliver ready messages to consumers; ``socket.timeout`` if none came in time."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        poller = self.poller
-        batch = self.drain_batch_size
-        while True:
-            if poller.dirty:
-                poller.update()
-            if self._deliver_ready(batch):
-                return
-            if self._fetch_all():
-                continue
-            self._flush_acks()
-            if poller.read(0) and self._deliver_ready(batch):
-                return
-            wait = self.polling_interval or 1.0
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError()
-                wait = min(wait, remaining)
-            poller.read(wait)
-
-    # -- event loop ---------------------------------------------------------
-
-    def register_with_event_loop(self, connection: Any, loop: Any) -> None:
-        """Let a kombu Hub drive this connection (Pub/Sub socket + a poll timer)."""
-        self._loop = loop
-        self.poller.update()
-        self._sync_reader()
-        self._tick = loop.call_repeatedly(self.polling_interval or 1.0, self._on_tick)
-        self._drain_scheduled = True
-        loop.call_soon(self._async_drain)
-
-    def unregister_from_event_loop(self, connection: Any, loop: Any) -> None:
-        if self._loop_fd is not None:
-            try:
-                loop.remove_reader(self._loop_fd)
-            except Exception:
-                pass
-        tick, self._tick = self._tick, None
-        if tick is not None:
-            cancel = getattr(tick, "cancel", None)
-            if cancel is not None:
-                cancel()
-        self._loop = None
-        self._loop_fd = None
-
-    def _sync_reader(self) -> None:
-        loop = self._loop
-        fd = self.poller.fileno()
-        if loop is None or fd == self._loop_fd:
-            return
-        if self._loop_fd is not None:
-            try:
-                loop.remove_reader(self._loop_fd)
-            except Exception:
-                pass
-        self._loop_fd = fd
-        if fd is not None:
-            loop.add_reader(fd, self.on_readable, fd)
-
-    def on_readable(self, *args: Any) -> None:
-        """The Pub/Sub socket is readable: handle notices and deliver what is ready."""
-        self.poller.read(0)
-        self._async_drain()
-
-    def _on_tick(self) -> None:
-        self._async_drain(force_restore=False)
-
-    def _async_drain(self, force_restore: bool = False) -> None:
-        self._drain_scheduled = False
-        if self._loop is None:
-            return
-        if self.poller.dirty:
-            self.poller.update()
-            self._sync_reader()
-        batch = self.drain_batch_size
-        delivered = self._deliver_ready(batch)
-        if delivered < batch and self._fetch_all(force_restore):
-            delivered += self._deliver_ready(batch - delivered)
-        self._flush_acks()
-        more = any(c._buffer and c._flow_active for c in self.channels) or any(
-            c._last_fetch_full and c._capacity() for c in self.channels if c._consumers)
-        if more and not self._drain_scheduled and self._loop is not None:
-            self._drain_scheduled = True
-            self._loop.call_soon(self._async_drain)
+        try:
+            super()._collect(connection)
+        finally:
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                pool.disconnect()
 
 
 class SSLTransport(Transport):

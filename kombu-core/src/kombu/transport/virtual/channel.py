@@ -84,6 +84,9 @@ class Channel(EntityMixin, AbstractChannel, base.StdChannel):
     #: every queue: kombu's Redis order) or ``"auto"`` (amqp where the queue
     #: has ``x-max-priority``, kombu elsewhere).
     priority_order = "amqp"
+    #: The priority range (0..N) of a queue declared without ``x-max-priority``
+    #: (0: such a queue ignores priorities, as in AMQP).
+    default_max_priority = 0
     #: Most messages one fetch moves when no prefetch limit is set.
     fetch_batch = 100
     #: Stamp ``properties['delivery_tag']`` at publish (for kombu clients
@@ -164,6 +167,7 @@ class Channel(EntityMixin, AbstractChannel, base.StdChannel):
         if order != "kombu":
             top = self._max_priority(queue)
             if top or order == "amqp":
+                top = top or self.default_max_priority
                 return 0 if priority <= 0 else (priority if priority < top else top)
         return 9 - (0 if priority <= 0 else (priority if priority < 9 else 9))
 

@@ -1,9 +1,11 @@
-"""Pub/Sub side of a connection: fanout deliveries and queue wake-up notices.
+"""The Pub/Sub side of a connection: queue wake-up notices and fanout broadcasts.
 
 Publishers send a notice on ``_kombu.wake/<db>.<queue>`` when a queue goes
 from empty to non-empty, so an idle consumer wakes at once instead of
-polling.  Consumers still poll every ``polling_interval`` (messages pushed
-by kombu clients come without a notice).
+polling; it still polls every ``polling_interval`` (kombu clients publish
+without a notice).  Fanout messages arrive on the exchange's Pub/Sub channel
+(kombu's ``/{db}.<exchange>``) and are pushed to the channels consuming a
+queue bound to it: at-most-once, as in kombu.
 """
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from collections.abc import Collection
 from typing import Any
 
-__all__ = ("Poller", "glob_escape")
+from kombu.transport.virtual import Delivery
+
+from .storage import PUSHED_PREFIX
+
+__all__ = ("RedisWaiter", "glob_escape")
 
 logger = logging.getLogger(__name__)
 
@@ -23,14 +30,17 @@ def glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
-class Poller:
+Targets = dict[str, list[tuple[Any, str]]]
+
+
+class RedisWaiter:
     """The Pub/Sub connection of one transport, shared by its channels."""
 
     def __init__(self, transport: Any) -> None:
         self.transport = transport
         self._pubsub: Any = None
-        self._exact: dict[str, list[tuple[Any, str]]] = {}
-        self._patterns: dict[str, list[tuple[Any, str]]] = {}
+        self._exact: Targets = {}
+        self._patterns: Targets = {}
         self._wakes: set[str] = set()
         self.dirty = True
         self._seq = itertools.count(1)
@@ -46,6 +56,8 @@ class Poller:
         return bool(self._exact or self._patterns)
 
     def fileno(self) -> int | None:
+        if self.dirty:
+            self.update()
         conn = getattr(self._pubsub, "connection", None)
         sock = getattr(conn, "_sock", None)
         return sock.fileno() if sock is not None else None
@@ -60,13 +72,24 @@ class Poller:
             except Exception:
                 logger.debug("kombu-redis: error closing pubsub", exc_info=True)
 
-    # -- subscriptions ------------------------------------------------------
+    # -- the Waiter protocol --------------------------------------------------
 
-    def _wanted(self) -> tuple[dict[str, list[tuple[Any, str]]],
-                               dict[str, list[tuple[Any, str]]], set[str]]:
-        exact: dict[str, list[tuple[Any, str]]] = {}
-        patterns: dict[str, list[tuple[Any, str]]] = {}
+    def watch(self, queues: Collection[str]) -> None:
+        self.dirty = True
+
+    def token(self) -> Any:
+        return None
+
+    def wait(self, token: Any, timeout: float | None) -> None:
+        self.read(1.0 if timeout is None else timeout)
+
+    # -- subscriptions ----------------------------------------------------------
+
+    def _wanted(self) -> tuple[Targets, Targets, set[str]]:
+        exact: Targets = {}
+        patterns: Targets = {}
         wakes: set[str] = set()
+        layout = self.transport.layout
         fanout = self.transport.fanout_queues
         for channel in list(self.transport.channels):
             if channel.closed:
@@ -74,20 +97,20 @@ class Poller:
             for queue in dict.fromkeys(channel._active_queues):
                 binding = fanout.get(queue)
                 if not binding:
-                    name = channel._wake(queue)
+                    name = layout.wake(queue)
                     wakes.add(name)
                     exact.setdefault(name, [])
                     continue
                 for exchange, routing_key in binding:
-                    topic = channel._fanout_topic(exchange)
-                    every = glob_escape(topic + "/") + "*"
-                    if channel._fanout_filter and routing_key not in ("", "#"):
+                    topic = layout.fanout_topic(exchange)
+                    if layout.fanout_filter and routing_key not in ("", "#"):
                         pattern = glob_escape(topic + "/") + "".join(
                             "*" if c == "#" else glob_escape(c) for c in routing_key)
                         patterns.setdefault(pattern, []).append((channel, queue))
                         continue
                     exact.setdefault(topic, []).append((channel, queue))
-                    if channel.fanout_patterns:
+                    if layout.fanout_patterns:
+                        every = glob_escape(topic + "/") + "*"
                         patterns.setdefault(every, []).append((channel, queue))
         return exact, patterns, wakes
 
@@ -95,6 +118,8 @@ class Poller:
         """Subscribe to what the consumers need now; waits for Redis to confirm."""
         self.dirty = False
         exact, patterns, wakes = self._wanted()
+        if not (exact or patterns or self._exact or self._patterns):
+            return
         pubsub = self.pubsub
         pending = 0
         add = [n for n in exact if n not in self._exact]
@@ -122,7 +147,7 @@ class Poller:
             else:
                 self._handle(message)
 
-    # -- reading ------------------------------------------------------------
+    # -- reading ----------------------------------------------------------------
 
     def read(self, timeout: float) -> bool:
         """Handle what arrived (waiting up to ``timeout``); True if anything did."""
@@ -156,11 +181,9 @@ class Poller:
         data = message["data"]
         if isinstance(data, str):
             data = data.encode("utf-8")
-        from .channel import _Entry
-
         for channel, queue in targets:
             if not channel.closed:
-                channel._buffer.append(_Entry(queue, f"fanout.{next(self._seq)}", data, False))
+                channel.push(Delivery(queue, f"{PUSHED_PREFIX}{next(self._seq)}", data, False))
         return True
 
 
