@@ -3,7 +3,8 @@
 A feature is a key of a transport's ``implements``
 (:class:`kombu.transport.base.Implements`): ``priority``, ``message_ttl``,
 ``queue_ttl``, ``dead_letter``, ``asynchronous``, ``heartbeats``,
-``cross_process``, ``persistent``, ``fanout_across_connections``, or
+``cross_process``, ``persistent``, ``fanout_across_connections``, ``leases``
+(a frozen or vanished holder's messages come back), or
 ``exchange_type:<type>`` for an exchange type.  Every check belongs to a
 *group* (a results column such as ``topic`` or ``acks``).
 """
@@ -30,7 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Boolean keys of ``Transport.implements`` a check may require.
 FEATURE_KEYS = (
     "asynchronous", "heartbeats", "priority", "message_ttl", "queue_ttl", "dead_letter",
-    "fanout_across_connections", "cross_process", "persistent",
+    "fanout_across_connections", "cross_process", "persistent", "leases",
 )
 EXCHANGE_TYPES = ("direct", "topic", "fanout", "headers")
 
@@ -59,6 +60,8 @@ GROUPS: dict[str, str] = {
     "heartbeats": "heartbeat negotiation and checks",
     "fanout_across_connections": "fanout delivered to consumers on other connections",
     "persistent": "messages outlive the process and connection that published them",
+    "leases": "a live holder keeps its messages however long it works; a frozen, killed "
+              "or foreign holder's come back",
 }
 
 #: Prefix of the skip reason of a check whose feature the transport does not state.

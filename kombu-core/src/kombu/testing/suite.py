@@ -21,6 +21,7 @@ from .checks.connection import ConnectionChecks
 from .checks.entities import EntityChecks
 from .checks.extensions import ExtensionChecks
 from .checks.extras import ExtraChecks
+from .checks.leases import LeaseChecks
 from .checks.messages import MessageChecks
 from .checks.reliability import PrefetchChecks, ReliabilityChecks
 from .checks.routing import RoutingChecks
@@ -37,8 +38,8 @@ CHECK_KEY = pytest.StashKey[dict[str, Any]]()
 
 class TransportConformance(
     ConnectionChecks, EntityChecks, RoutingChecks, MessageChecks, AckChecks,
-    ReliabilityChecks, PrefetchChecks, ExtensionChecks, SimpleChecks, ConcurrencyChecks,
-    BadInputChecks, ExtraChecks,
+    ReliabilityChecks, PrefetchChecks, LeaseChecks, ExtensionChecks, SimpleChecks,
+    ConcurrencyChecks, BadInputChecks, ExtraChecks,
 ):
     """The transport conformance kit.  Set ``url`` or pass ``--kombu-url``."""
 

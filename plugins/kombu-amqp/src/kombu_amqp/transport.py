@@ -305,6 +305,9 @@ class Transport(base.Transport):
         fanout_across_connections=True,
         cross_process=True,
         persistent=True,
+        # RabbitMQ requeues what a connection held when it dies; heartbeats
+        # notice a frozen one.
+        leases=True,
     )
 
     def __init__(self, client: Any, default_port: int | None = None,

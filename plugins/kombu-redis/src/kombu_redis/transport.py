@@ -86,6 +86,7 @@ class Transport(virtual.Transport):
         fanout_across_connections=True,
         cross_process=True,
         persistent=True,
+        leases=True,
     )
     #: Whether the scheme itself asks for TLS (``rediss://``).
     force_ssl = False

@@ -124,6 +124,7 @@ class Transport(virtual.Transport):
         fanout_across_connections=True,
         cross_process=True,
         persistent=True,
+        leases=True,
     )
 
     def __init__(self, client: Any, **kwargs: Any) -> None:
