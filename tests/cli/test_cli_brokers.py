@@ -340,3 +340,17 @@ def test_publish_reconnects_when_the_connection_drops(env, amqp_url, queue):
     got = kombu("consume", amqp_url, queue, "--timeout", "2", env=env).stdout.splitlines()
     assert set(got) == set(bodies), "every message arrived (at least once)"
     assert len(got) - len(bodies) <= 1, "at most the one in flight twice"
+
+
+def test_other_broker_errors_have_their_own_status(env, amqp_url, queue):
+    with Connection(amqp_url) as conn:
+        Queue(queue, routing_key=queue, queue_arguments={"x-max-priority": 5})(
+            conn.default_channel).declare()
+    out = kombu("publish", amqp_url, queue, "x", env=env)
+    assert out.returncode == EXIT["broker"]
+    line = one_line(out.stderr, "publish")
+    assert line.startswith("kombu publish: error from amqp://guest:**@127.0.0.1:5672//: "
+                           "broker error (PRECONDITION_FAILED - inequivalent arg "
+                           "'x-max-priority'")
+    assert line.endswith("The queue already exists with other settings: use another queue "
+                         "name, or delete that queue.")

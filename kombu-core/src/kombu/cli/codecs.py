@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from ..exceptions import SerializerNotInstalled
 
-__all__ = ("serializer_choices", "unknown_serializer")
+__all__ = ("serializer_available", "serializer_choices", "unknown_serializer")
 
 #: Serializers whose library ships as a kombu-core extra.
 _EXTRAS = {"msgpack": "msgpack", "yaml": "yaml"}
+
+
+def serializer_available(name: str) -> bool:
+    """Whether ``--serializer name`` can encode here."""
+    from ..serialization import registry
+
+    if name == "raw":
+        return True
+    try:
+        registry.dumps("probe", serializer=name)
+    except SerializerNotInstalled:
+        return False
+    except Exception:  # an encoder that cannot take a string still exists
+        pass
+    return True
 
 
 def serializer_choices() -> tuple[list[str], dict[str, str]]:

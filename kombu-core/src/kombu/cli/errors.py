@@ -195,5 +195,9 @@ def classify(exc: BaseException, connect_timeout: float | None = None) -> Broker
             "Is the broker up, and is this its port? If it is only slow, raise "
             "--connect-timeout.")
     if _is_brokerish(exc):
-        return BrokerFailure(Exit.BROKER, "broker error", _text(exc), "")
+        fix = ""
+        if any(getattr(e, "reply_code", None) == 406 for e in _chain(exc)):
+            fix = ("The queue already exists with other settings: use another queue name, "
+                   "or delete that queue.")
+        return BrokerFailure(Exit.BROKER, "broker error", _text(exc), fix)
     return None

@@ -147,8 +147,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
                         "trust)")
     p.add_argument("--on-error", choices=ON_ERROR, default="stop",
                    help="what to do with a message that cannot be decoded or is not "
-                        "accepted: stop (default; exit status 3, the message stays first "
-                        "in the queue), reject (drop it, or dead-letter it where the queue "
+                        "accepted: stop (default; exit status 3, the message stays on the "
+                        "queue), reject (drop it, or dead-letter it where the queue "
                         "has one), requeue (put it back and go on), print (show its raw "
                         "body and headers, leave it where it was and go on)")
     _common(p)
@@ -172,10 +172,9 @@ def _check_publish(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> N
         _fail(parser, f"missing {missing}: kombu publish [URL] QUEUE BODY [BODY ...] "
                       f"(a URL is recognised by its '://')")
     ns.queue, ns.bodies = rest[0], rest[1:]
-    from .codecs import serializer_choices, unknown_serializer
+    from .codecs import serializer_available, unknown_serializer
 
-    available, _ = serializer_choices()
-    if ns.serializer not in available:
+    if not serializer_available(ns.serializer):
         _fail(parser, unknown_serializer(ns.serializer))
 
 
