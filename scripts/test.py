@@ -163,6 +163,10 @@ class Services:
         missing = [r[1] for r in results if r is not None and not r[0]]
         return all(r is not None for r in results), missing
 
+    def starting(self) -> list[str]:
+        with self.lock:
+            return [n for n, r in self.result.items() if r is None]
+
     def missing(self) -> list[str]:
         with self.lock:
             return sorted(n for n, r in self.result.items() if r is not None and not r[0])
@@ -253,14 +257,12 @@ class Runner:
     def __init__(self, groups: list[Group], extra: list[str], jobs: int,
                  durations: dict[str, float], display: Display) -> None:
         self.pending = list(groups)
-        self.groups = list(groups)
         self.extra = extra
         self.jobs = max(1, jobs)
         self.durations = durations
         self.display = display
         self.running: list[Group] = []
         self.services = Services({s for g in groups for s in g.services})
-        self.started = time.monotonic()
 
     def launch(self, group: Group) -> None:
         LOGS.mkdir(parents=True, exist_ok=True)
@@ -328,9 +330,11 @@ class Runner:
             was = f" of ~{clock(last)}" if last is not None else ""
             lines.append(f"  {group.name:<14} {done:>5} tests done, {failed} failed  "
                          f"{clock(time.monotonic() - group.started)}{was}")
-        waiting = [g.name for g in self.pending if not self.services.state(g.services)[0]]
+        waiting = [g for g in self.pending if not self.services.state(g.services)[0]]
         if waiting:
-            lines.append(f"  waiting for services: {', '.join(waiting)}")
+            starting = sorted(self.services.starting())
+            lines.append(f"  {', '.join(g.name for g in waiting)}: waiting for "
+                         f"{', '.join(starting)} to start")
         return lines
 
     def run(self) -> None:

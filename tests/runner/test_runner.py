@@ -182,6 +182,12 @@ def test_live_progress_line_on_a_terminal(repo, tmp_path):
             time.sleep(0.6)
             assert n != 2
     """)
+    # A group whose service takes a while to start waits for it; the other runs meanwhile.
+    add_group(repo, "late", QUICK, "slowsvc")
+    (repo / "scripts" / "services.d").mkdir()
+    script = repo / "scripts" / "services.d" / "slowsvc.sh"
+    script.write_text("#!/usr/bin/env bash\nsleep 2\n")
+    script.chmod(0o755)
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "scripts/test.py", "--no-install"], cwd=repo,
                             env=base_env(tmp_path, COLUMNS="100"), stdin=subprocess.DEVNULL,
@@ -211,6 +217,9 @@ def test_live_progress_line_on_a_terminal(repo, tmp_path):
     assert any(int(f) == 1 for d, f in live if int(d) >= 3), "failures so far are shown"
     assert "\x1b[" in text, "the live lines are redrawn in place"
     assert "======== group slow: FAILED (exit 1)" in text
+    assert re.search(r"slow\s+\d+ tests done, \d+ failed[^\n]*\n\s+late: waiting for "
+                     r"slowsvc to start", text), "slow runs while late waits for its service"
+    assert "======== group late: passed" in text
 
 
 def test_this_repository_with_redis_and_rabbitmq_stopped(tmp_path):

@@ -22,16 +22,17 @@ def _matrix(ns: argparse.Namespace, rows: list[dict[str, Any]]) -> str:
     from ..testing.matrix import render_matrix, select_runs
 
     width = max(shutil.get_terminal_size().columns, 40)
-    measured = {str(run.get("transport")) for run in select_runs()}
+    runs = select_runs()
+    measured = {str(run.get("transport")) for run in runs}
+    measured_dists = {str(run.get("distribution")) for run in runs}
     installed = {alias for row in rows for alias in row["aliases"]}
     only = None if ns.all else installed
-    text = render_matrix(markdown=ns.markdown, width=width, only=only)
+    text = render_matrix(runs, markdown=ns.markdown, width=width, only=only)
     notes = []
     hidden = sorted(measured - installed)
     if hidden and not ns.all:
         notes.append(f"Also measured, not installed here: {', '.join(hidden)} "
                      f"(kombu transports --matrix --all shows them).")
-    measured_dists = {str(run.get("distribution")) for run in select_runs()}
     unmeasured = sorted({f"{row['name']} ({row['distribution']} {row['version'] or '?'})"
                          for row in rows
                          if row["aliases"] and row["distribution"] not in measured_dists})
