@@ -44,6 +44,8 @@ DURATIONS = LOGS / "durations.json"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 #: The longest a service may take to come up (scripts/services.sh waits less).
 SERVICE_DEADLINE = 300
+#: How long the first groups wait for services that are already up to be confirmed.
+SETTLE = 3.0
 
 
 @dataclass
@@ -339,6 +341,11 @@ class Runner:
 
     def run(self) -> None:
         self.services.start()
+        # Services already running answer within milliseconds: give them a moment so
+        # the longest groups that need them are not overtaken by shorter ones.
+        deadline = time.monotonic() + SETTLE
+        while self.services.starting() and time.monotonic() < deadline:
+            time.sleep(0.05)
         try:
             while self.pending or self.running:
                 self.step()

@@ -148,6 +148,21 @@ def test_longest_groups_first_from_the_last_run(repo, tmp_path):
     assert all(0 < seconds < 60 for seconds in durations.values()), "measured this run"
 
 
+def test_longest_first_holds_for_groups_that_need_a_running_service(repo, tmp_path):
+    add_group(repo, "big", QUICK, "upsvc")
+    add_group(repo, "small", QUICK)
+    (repo / "scripts" / "services.d").mkdir()
+    script = repo / "scripts" / "services.d" / "upsvc.sh"
+    script.write_text("#!/usr/bin/env bash\nexit 0\n")  # already up: answers at once
+    script.chmod(0o755)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "durations.json").write_text(json.dumps({"big": 90, "small": 5}))
+    out = run_tests(repo, "--jobs", "1", env=base_env(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.findall(r"^started group (\w+)", out.stdout, re.MULTILINE) == ["big", "small"]
+
+
 def test_summary_table_and_a_failing_group_does_not_stop_the_others(repo, tmp_path):
     add_group(repo, "good", QUICK)
     add_group(repo, "bad", """
@@ -186,7 +201,7 @@ def test_live_progress_line_on_a_terminal(repo, tmp_path):
     add_group(repo, "late", QUICK, "slowsvc")
     (repo / "scripts" / "services.d").mkdir()
     script = repo / "scripts" / "services.d" / "slowsvc.sh"
-    script.write_text("#!/usr/bin/env bash\nsleep 2\n")
+    script.write_text("#!/usr/bin/env bash\nsleep 6\n")  # longer than the runner waits
     script.chmod(0o755)
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "scripts/test.py", "--no-install"], cwd=repo,
