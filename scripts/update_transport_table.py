@@ -41,11 +41,18 @@ TARGETS: list[tuple[str, str, str | None, int | None, dict[str, Any]]] = [
 ]
 
 
+#: Said under the table in the README (not by ``kombu transports``: an installed
+#: user has no repository scripts).
+REGENERATE = ("This table is `kombu transports --matrix --markdown --all`; "
+              "`python3 scripts/update_transport_table.py --measure` measures every "
+              "transport again and rewrites it.")
+
+
 def render_block(results: Path | None = None) -> str:
-    """The README block (markers included) for the stored results."""
+    """The README block (markers included): the Markdown matrix of every stored result."""
     from kombu.testing.matrix import render_matrix
 
-    return f"{START}\n{render_matrix(directory=results)}\n{END}"
+    return f"{START}\n{render_matrix(directory=results, markdown=True)}\n\n{REGENERATE}\n{END}"
 
 
 def replace_block(text: str, block: str) -> str:

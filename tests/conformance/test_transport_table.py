@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kombu.cli import main as cli_main
-from kombu.testing.matrix import COLUMNS, render_matrix
+from kombu.testing.matrix import COLUMNS, columns, render_matrix
 from kombu.testing.results import build_run, fold, load_results, results_dir, write_results
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -42,10 +42,38 @@ def test_core_transports_have_stored_results() -> None:
 
 
 def test_cli_prints_the_matrix(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli_main(["transports", "--matrix"]) == 0
+    assert cli_main(["transports", "--matrix", "--markdown", "--all"]) == 0
     out = capsys.readouterr().out
-    assert out.strip() == render_matrix().strip()
+    assert out.startswith(render_matrix(markdown=True) + "\n")
     assert "| `memory` |" in out and "| `filesystem` |" in out
+
+
+def test_matrix_renders_every_column_the_results_carry() -> None:
+    basics = dict.fromkeys(COLUMNS[0][1], "pass")
+    run = _run("new", {**basics, "fanout_across_connections": "pass", "zz_future": "fail"})
+    headers = [name for name, _ in columns([run])]
+    assert headers[:len(COLUMNS)] == [name for name, _ in COLUMNS]
+    assert headers[len(COLUMNS):] == ["fanout across connections", "zz future"]
+    table = render_matrix([run])
+    header = next(line for line in table.splitlines() if line.startswith("| transport"))
+    assert "| fanout across connections | zz future | measured |" in header
+    text = render_matrix([run], markdown=False, width=60)
+    rows = {line.split("  ")[0]: line.split()[-1] for line in text.splitlines()
+            if line.startswith(("zz future", "basics"))}
+    assert rows == {"basics": "yes", "zz future": "FAIL"}
+    assert "failing checks: zz_future: test_zz_future" in " ".join(text.split())
+
+
+def test_text_matrix_wraps_many_transports_into_blocks() -> None:
+    basics = dict.fromkeys(COLUMNS[0][1], "pass")
+    runs = [_run(f"transport-number-{i}", basics) for i in range(8)]
+    text = render_matrix(runs, markdown=False, width=80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    blocks = [line for line in text.splitlines() if line.lstrip().startswith("transport-")
+              and line.startswith(" ")]
+    assert len(blocks) > 1, "transports side by side in several blocks"
+    shown = [name for line in blocks for name in line.split()]
+    assert shown == [f"transport-number-{i}" for i in range(8)]
 
 
 def _run(name: str, features: dict[str, str], dist: str = "kombu-x") -> dict[str, Any]:
