@@ -15,6 +15,7 @@ sessions give each package an isolated environment.
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import nox
@@ -54,28 +55,23 @@ def plugin(session: nox.Session, name: str) -> None:
     session.run("pytest", str(tests.relative_to(ROOT)), *session.posargs)
 
 
-#: transport -> (URL, plugin folder or None, services it needs)
-CONFORMANCE: dict[str, tuple[str, str | None, list[str]]] = {
-    "memory": ("memory://", None, []),
-    "filesystem": ("filesystem://?data_folder={tmp}", None, []),
-    "amqp": ("amqp://guest:guest@127.0.0.1:5672//", "amqp", ["rabbitmq"]),
-    "redis": ("redis://127.0.0.1:6379/7", "redis", ["redis"]),
-}
+sys.path.insert(0, str(ROOT / "scripts"))
+from kit_targets import TARGETS  # noqa: E402  (the one list of kit runs)
 
 
 @nox.session
-@nox.parametrize("transport", list(CONFORMANCE))
+@nox.parametrize("transport", list(TARGETS))
 def conformance(session: nox.Session, transport: str) -> None:
     """The conformance kit against one transport (and its real broker)."""
-    url, plugin, services = CONFORMANCE[transport]
+    target = TARGETS[transport]
     session.install("-r", "requirements/test.txt")
     session.install("-e", "./kombu-core")
-    if plugin:
-        session.install("-e", f"./plugins/kombu-{plugin}")
-    if services:
-        session.run("bash", "scripts/services.sh", *services, external=True)
-    url = url.format(tmp=session.create_tmp())
-    session.run("pytest", "-p", "kombu.testing", f"--kombu-url={url}", *session.posargs)
+    if target.plugin:
+        session.install("-e", f"./plugins/kombu-{target.plugin}")
+    if target.services:
+        session.run("bash", "scripts/services.sh", *target.services, external=True)
+    session.run("pytest", "-p", "kombu.testing", *target.pytest_args(session.create_tmp()),
+                *session.posargs)
 
 
 @nox.session

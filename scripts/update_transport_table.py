@@ -18,28 +18,20 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import socket
 import subprocess
 import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 START = "<!-- transport-table:start -->"
 END = "<!-- transport-table:end -->"
 
-#: (results name, URL, distribution that must be installed, broker port, options)
-TARGETS: list[tuple[str, str, str | None, int | None, dict[str, Any]]] = [
-    ("memory", "memory://", None, None, {}),
-    ("filesystem", "filesystem://", None, None, {"polling_interval": 0.05}),
-    ("amqp", "amqp://guest:guest@127.0.0.1:5672//", "kombu-amqp", 5672, {}),
-    ("redis", "redis://127.0.0.1:6379/13", "kombu-redis", 6379, {"visibility_timeout": 5}),
-]
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from kit_targets import TARGETS  # noqa: E402  (the one list of kit runs)
 
 #: Said under the table in the README (not by ``kombu transports``: an installed
 #: user has no repository scripts).
@@ -82,7 +74,8 @@ def _answers(port: int) -> bool:
 def measure(results: Path) -> int:
     """Run the kit against every available target; returns how many runs failed."""
     failures = 0
-    for name, url, dist, port, options in TARGETS:
+    for name, target in TARGETS.items():
+        dist, port = target.distribution, target.port
         if dist is not None and not _installed(dist):
             print(f"skip {name}: {dist} is not installed")
             continue
@@ -90,14 +83,9 @@ def measure(results: Path) -> int:
             print(f"skip {name}: nothing answers on 127.0.0.1:{port}")
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            opts = dict(options)
-            if name == "filesystem":
-                opts["data_folder"] = tmp
             cmd = [sys.executable, "-m", "pytest", "-p", "kombu.testing",
-                   "-p", "no:cacheprovider", "-q", f"--kombu-url={url}",
+                   "-p", "no:cacheprovider", "-q", *target.pytest_args(tmp),
                    f"--kombu-results={results / (name + '.json')}"]
-            if opts:
-                cmd.append(f"--kombu-transport-options={json.dumps(opts)}")
             print("+", " ".join(cmd), flush=True)
             code = subprocess.run(cmd, cwd=ROOT).returncode
         failures += code != 0

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from kombu.transport import memory
+from kombu.transport.virtual import Target
 from kombu.transport.virtual.exchange import TopicExchange, topic_regex
 
 
@@ -40,18 +41,17 @@ class IgnoresPrefetch(memory.Transport):
 
 
 class HashAsStarTopic(TopicExchange):
-    """Binds ``#`` as if it were ``*`` (exactly one word)."""
+    """Routes ``#`` as if it were ``*`` (exactly one word)."""
 
     @staticmethod
     def _broken(key: str) -> re.Pattern[str]:
         return topic_regex(".".join("*" if w == "#" else w for w in key.split(".")))
 
-    def prepare_bind(self, queue: str, exchange: str, routing_key: str,
-                     arguments: dict[str, Any] | None) -> tuple[str, Any, str]:
-        return routing_key, self._broken(routing_key), queue
-
-    def key_to_pattern(self, rkey: str) -> re.Pattern[str]:
-        return self._broken(rkey)
+    def route(self, bindings: Any, routing_key: str,
+              headers: dict[str, Any] | None = None) -> list[str]:
+        subject = "." + routing_key if routing_key else ""
+        return list(dict.fromkeys(b.queue for b in bindings
+                                  if self._broken(b.routing_key).match(subject)))
 
 
 class MisroutingChannel(memory.Channel):
@@ -62,16 +62,15 @@ class MisroutesHash(memory.Transport):
     Channel = MisroutingChannel
 
 
-class FlatChannel(memory.Channel):
-    """Every message is stored at priority 0, whatever it asked for."""
+class FlatStorage(memory.MemoryStorage):
+    """Every message is stored at priority level 0, whatever it asked for."""
 
-    def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
-        message["properties"]["priority"] = 0
-        super()._put(queue, message, **kwargs)
+    def put(self, envelope: dict[str, Any], targets: Any, version: Any = None) -> bool:
+        return super().put(envelope, [Target(t.queue, 0) for t in targets], version)
 
 
 class IgnoresPriority(memory.Transport):
-    Channel = FlatChannel
+    Storage = FlatStorage
     implements = memory.Transport.implements.extend(priority=True)
 
 

@@ -3,12 +3,12 @@ filesystem://, passes, is quick, and measures what the stored results say."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from kit_targets import TARGETS
 
 from kombu.testing.results import load_results
 
@@ -20,13 +20,8 @@ CORE = ["memory", "filesystem"]
 @pytest.fixture(scope="module")
 def runs(kit_runner: Callable[..., dict[str, dict[str, Any]]],
          tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("filesystem-broker")
-    options = {"data_folder": str(folder), "polling_interval": 0.05}
-    return kit_runner({
-        "memory": ["--kombu-url=memory://"],
-        "filesystem": ["--kombu-url=filesystem://",
-                       f"--kombu-transport-options={json.dumps(options)}"],
-    })
+    folder = str(tmp_path_factory.mktemp("filesystem-broker"))
+    return kit_runner({name: TARGETS[name].pytest_args(folder) for name in CORE})
 
 
 @pytest.mark.parametrize("name", CORE)

@@ -10,17 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kit_targets import TARGETS
 
 from kombu.testing import TransportConformance
 
 
 class TestMemory(TransportConformance):
-    url = "memory://"
+    url = TARGETS["memory"].url
 
 
 class TestFilesystem(TransportConformance):
-    url = "filesystem://"
+    url = TARGETS["filesystem"].url
 
     @pytest.fixture
     def kombu_transport_options(self, tmp_path: Path) -> dict[str, Any]:
-        return {"data_folder": str(tmp_path / "broker"), "polling_interval": 0.05}
+        return TARGETS["filesystem"].transport_options(str(tmp_path / "broker"))

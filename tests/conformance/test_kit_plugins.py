@@ -8,7 +8,6 @@ results the README's table is made from.
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Callable
 from importlib import metadata
@@ -16,18 +15,14 @@ from typing import Any
 
 import pytest
 from brokers import unavailable
+from kit_targets import TARGETS
 
 from kombu.testing.results import load_results
 
 HOST = "127.0.0.1"
 
-#: name -> (distribution, service, port, URL, transport options)
-PLUGINS: dict[str, tuple[str, str, int, str, dict[str, Any]]] = {
-    "amqp": ("kombu-amqp", "rabbitmq", 5672, f"amqp://guest:guest@{HOST}:5672//", {}),
-    # a consumer killed with messages unacked gives them back after visibility_timeout
-    "redis": ("kombu-redis", "redis", 6379, f"redis://{HOST}:6379/13",
-              {"visibility_timeout": 5}),
-}
+#: The plugin targets of scripts/kit_targets.py (those with a server).
+PLUGINS = {name: t for name, t in TARGETS.items() if t.distribution is not None}
 
 
 def _installed(dist: str) -> bool:
@@ -49,16 +44,17 @@ def _answers(port: int) -> str | None:
 @pytest.fixture(scope="module")
 def runs(kit_runner: Callable[..., dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     jobs = {}
-    for name, (dist, _service, port, url, options) in PLUGINS.items():
-        if _installed(dist) and _answers(port) is None:
-            jobs[name] = [f"--kombu-url={url}"]
-            if options:
-                jobs[name].append(f"--kombu-transport-options={json.dumps(options)}")
+    for name, target in PLUGINS.items():
+        assert target.distribution is not None and target.port is not None
+        if _installed(target.distribution) and _answers(target.port) is None:
+            jobs[name] = target.pytest_args()
     return kit_runner(jobs)
 
 
 def _run_for(runs: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
-    dist, service, port, _url, _options = PLUGINS[name]
+    target = PLUGINS[name]
+    dist, port = str(target.distribution), int(target.port or 0)
+    service = target.services[0] if target.services else "its broker"
     if not _installed(dist):
         unavailable(f"{dist} is not installed")
     if name not in runs:

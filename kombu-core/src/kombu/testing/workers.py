@@ -257,7 +257,7 @@ def _hold_main() -> None:
     """Child of :class:`HeldMessage`: ``URL OPTIONS_JSON QUEUE HEARTBEAT``."""
     url, options, queue_name, heartbeat = sys.argv[1:5]
     conn = Connection(url, transport_options=json.loads(options),
-                      heartbeat=float(heartbeat) or None)
+                      heartbeat=float(heartbeat))
     held: list[Any] = []
     consumer = Consumer(conn.default_channel, [Queue(queue_name)], on_message=held.append,
                         auto_declare=False, prefetch_count=1)

@@ -16,10 +16,18 @@ __all__ = ("LeaseChecks",)
 
 
 def _lease_seconds(kit: Kit) -> float:
-    """The transport's lease period (emulated brokers), or a stand-in for native ones."""
-    storage = getattr(kit.conn.default_channel, "storage", None)
+    """The transport's lease period (emulated brokers), or a stand-in.
+
+    A native broker (no storage) keeps unacked messages while the connection
+    lives: a second is plenty to see it.  An emulated one without leases keeps
+    them in the holder's process: a moment shows it.
+    """
+    channel = kit.conn.default_channel
+    storage = getattr(channel, "storage", None)
+    if storage is None:
+        return 1.0
     lease = getattr(storage, "lease_seconds", None)
-    return float(lease) if lease else 1.0
+    return float(lease) if lease else 0.2
 
 
 class LeaseChecks:

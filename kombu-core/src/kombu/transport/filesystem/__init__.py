@@ -64,7 +64,7 @@ class FolderWaiter:
         self.folders = [os.path.join(root, safe_name(q)) for q in sorted(queues)]
 
     def token(self) -> Any:
-        out = []
+        out: list[int | None] = []
         for folder in self.folders:
             try:
                 out.append(os.stat(folder).st_mtime_ns)

@@ -29,7 +29,9 @@ from .errors import NotFound, UndeliverableWarning, Unroutable
 from .exchange import STANDARD_EXCHANGE_TYPES
 from .hooks import AbstractChannel
 from .message import Message
+from .message import Message as _Message
 from .qos import QoS
+from .qos import QoS as _QoS
 from .state import BrokerState
 from .tags import next_delivery_tag
 
@@ -60,9 +62,9 @@ def _priority(value: Any) -> int:
 class Channel(EntityMixin, AbstractChannel, base.StdChannel):
     """A virtual channel.  ``connection`` is the :class:`~.transport.Transport` it belongs to."""
 
-    #: Message class built from a stored envelope.
+    #: _Message class built from a stored envelope.
     Message = Message
-    #: QoS class (acknowledgement emulation).
+    #: _QoS class (acknowledgement emulation).
     QoS = QoS
     #: Restore unacked messages when the channel closes.
     do_restore = True
@@ -96,7 +98,7 @@ class Channel(EntityMixin, AbstractChannel, base.StdChannel):
     from_transport_options: tuple[str, ...] = (
         "body_encoding", "deadletter_queue", "priority_order", "fetch_batch")
 
-    _qos: QoS | None = None
+    _qos: _QoS | None = None
     _cycle: FairCycle | None = None
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
@@ -138,7 +140,7 @@ class Channel(EntityMixin, AbstractChannel, base.StdChannel):
         return self.connection.state  # type: ignore[no-any-return]
 
     @property
-    def qos(self) -> QoS:
+    def qos(self) -> _QoS:
         """The acknowledgement state of this channel."""
         qos = self._qos
         if qos is None:
@@ -337,7 +339,7 @@ class Channel(EntityMixin, AbstractChannel, base.StdChannel):
             self._cycle.resources = self._active_queues
         self.connection._consumers_changed()
 
-    def basic_get(self, queue: str, no_ack: bool = False, **kwargs: Any) -> Message | None:
+    def basic_get(self, queue: str, no_ack: bool = False, **kwargs: Any) -> _Message | None:
         """Fetch one message of ``queue`` synchronously (None if it is empty)."""
         self.connection._maybe_restore_lapsed(self.storage)
         noack = (queue,) if no_ack else ()
@@ -363,11 +365,11 @@ class Channel(EntityMixin, AbstractChannel, base.StdChannel):
         """Pause (``active=False``) or resume delivery to this channel's consumers."""
         self._flow_active = bool(active)
 
-    def _make_message(self, delivery: Delivery) -> Message:
+    def _make_message(self, delivery: Delivery) -> _Message:
         return self.Message(delivery.payload, channel=self, queue=delivery.queue,
                             delivery_tag=delivery.tag, leased=delivery.leased)
 
-    def _expire_if_due(self, message: Message) -> bool:
+    def _expire_if_due(self, message: _Message) -> bool:
         """Dead-letter (or drop) ``message`` if its TTL ran out while it waited."""
         raw = message._raw
         if not isinstance(raw, dict):
@@ -478,7 +480,7 @@ class Channel(EntityMixin, AbstractChannel, base.StdChannel):
             return callback(self._make_message(delivery), delivery.queue)
         return self.deliver_buffered(self.connection.drain_batch_size)
 
-    def message_to_python(self, raw_message: Any) -> Message:
+    def message_to_python(self, raw_message: Any) -> _Message:
         """Turn a stored envelope into a :class:`Message` (a Message is returned as is)."""
         if isinstance(raw_message, base.Message):
             return raw_message  # type: ignore[return-value]
@@ -503,13 +505,13 @@ class Channel(EntityMixin, AbstractChannel, base.StdChannel):
             return self.qos.restore_unacked()
         raise NotImplementedError("basic_recover(requeue=False) is not supported: use requeue=True")
 
-    def _ack_messages(self, messages: Iterable[Message]) -> None:
+    def _ack_messages(self, messages: Iterable[_Message]) -> None:
         tags = [m.delivery_tag for m in messages if getattr(m, "_leased", False)]
         if tags:
             self.storage.ack(tags)
         self.connection._capacity_freed(self)
 
-    def _requeue_messages(self, messages: Sequence[Message]) -> None:
+    def _requeue_messages(self, messages: Sequence[_Message]) -> None:
         """Give messages back to the head of their queues, flagged redelivered."""
         deliveries = []
         for message in messages:
@@ -551,7 +553,7 @@ class Channel(EntityMixin, AbstractChannel, base.StdChannel):
 
     # -- dead letters ---------------------------------------------------------
 
-    def _dead_letter(self, message: Message, reason: str = "rejected") -> None:
+    def _dead_letter(self, message: _Message, reason: str = "rejected") -> None:
         """Send a rejected or expired message to its queue's dead-letter exchange, then ack it."""
         self._dead_letter_envelope(message._queue, message._raw, reason)
         self._ack_messages((message,))
