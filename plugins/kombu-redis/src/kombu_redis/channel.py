@@ -90,7 +90,6 @@ class Channel(virtual.Channel):
     priority_order = "auto"
     #: Priorities work in every queue (kombu's Redis transport: 0..9).
     default_max_priority = 9
-    queue_order_strategy = "round_robin"
     keyprefix_queue = "_kombu.binding.%s"
     keyprefix_fanout = "/{db}."
     socket_timeout: float | None = None
@@ -110,7 +109,7 @@ class Channel(virtual.Channel):
         "unacked_mutex_expire", "visibility_timeout", "unacked_restore_limit",
         "fanout_prefix", "fanout_patterns", "global_keyprefix", "socket_timeout",
         "socket_connect_timeout", "socket_keepalive", "socket_keepalive_options",
-        "queue_order_strategy", "max_connections", "health_check_interval",
+        "max_connections", "health_check_interval",
         "retry_on_timeout", "priority_steps", "priority_order", "client_name",
         "fetch_batch",
     )
@@ -120,24 +119,8 @@ class Channel(virtual.Channel):
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         super().__init__(connection, **kwargs)
         self.priority_steps = sorted({int(s) for s in self.priority_steps}) or [0]
-        if self.queue_order_strategy not in ("round_robin", "sorted", "priority"):
-            raise ValueError(
-                f"queue_order_strategy must be 'round_robin', 'sorted' or 'priority', "
-                f"not {self.queue_order_strategy!r}")
         self.db = connection.db
         self._client: Any = None
-
-    def _fetch_order(self) -> list[str]:
-        queues = list(dict.fromkeys(self._active_queues))
-        if len(queues) > 1:
-            strategy = self.queue_order_strategy
-            if strategy == "sorted":
-                queues.sort()
-            elif strategy == "round_robin":
-                n = self._rotation % len(queues)
-                self._rotation += 1
-                queues = queues[n:] + queues[:n]
-        return queues
 
     # -- kombu's attributes -----------------------------------------------------
 
@@ -165,11 +148,11 @@ class Channel(virtual.Channel):
     @property
     def active_queues(self) -> set[str]:
         """Queues being consumed from (fanout queues excluded)."""
-        return {q for q in self._active_queues if q not in self.connection.fanout_queues}
+        return {q for q in self.consuming_queues if q not in self.connection.fanout_queues}
 
     @property
     def active_fanout_queues(self) -> set[str]:
-        return {q for q in self._active_queues if q in self.connection.fanout_queues}
+        return {q for q in self.consuming_queues if q in self.connection.fanout_queues}
 
     def priority(self, n: Any) -> int:
         """The priority step for priority ``n``."""

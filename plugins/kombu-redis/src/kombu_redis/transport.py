@@ -154,8 +154,7 @@ class Transport(virtual.Transport):
 
     def subscriptions_changed(self) -> None:
         """Bindings to fanout exchanges changed: subscribe anew before the next read."""
-        if self._waiter is not None:
-            self._waiter.dirty = True
+        self.consumers_changed()
 
     def as_uri(self, uri: str, include_password: bool = False, mask: str = "**") -> str:
         return uri if include_password else maybe_sanitize_url(uri, mask)

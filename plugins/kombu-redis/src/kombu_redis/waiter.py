@@ -94,7 +94,7 @@ class RedisWaiter:
         for channel in list(self.transport.channels):
             if channel.closed:
                 continue
-            for queue in dict.fromkeys(channel._active_queues):
+            for queue in channel.consuming_queues:
                 binding = fanout.get(queue)
                 if not binding:
                     name = layout.wake(queue)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import time
-import uuid
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -21,10 +20,11 @@ from typing import Any
 from ...exceptions import ChannelError
 from ...utils.scheduling import FairCycle
 from .. import base
+from .consuming import ConsumingMixin
 from .contract import Delivery, Target
 from .deadletter import dead_letter_envelope, dead_letter_target
 from .entities import EntityMixin
-from .envelope import ENQUEUED_KEY, is_expired
+from .envelope import ENQUEUED_KEY
 from .errors import NotFound, UndeliverableWarning, Unroutable
 from .exchange import STANDARD_EXCHANGE_TYPES
 from .hooks import AbstractChannel
@@ -59,7 +59,7 @@ def _priority(value: Any) -> int:
         return 0
 
 
-class Channel(EntityMixin, AbstractChannel, base.StdChannel):
+class Channel(ConsumingMixin, EntityMixin, AbstractChannel, base.StdChannel):
     """A virtual channel.  ``connection`` is the :class:`~.transport.Transport` it belongs to."""
 
     #: _Message class built from a stored envelope.
@@ -89,14 +89,13 @@ class Channel(EntityMixin, AbstractChannel, base.StdChannel):
     #: The priority range (0..N) of a queue declared without ``x-max-priority``
     #: (0: such a queue ignores priorities, as in AMQP).
     default_max_priority = 0
-    #: Most messages one fetch moves when no prefetch limit is set.
-    fetch_batch = 100
     #: Stamp ``properties['delivery_tag']`` at publish (for kombu clients
     #: sharing the storage, which read it back as their delivery tag).
     stamp_delivery_tag = False
     #: Options read from ``Connection.transport_options``.
     from_transport_options: tuple[str, ...] = (
-        "body_encoding", "deadletter_queue", "priority_order", "fetch_batch")
+        "body_encoding", "deadletter_queue", "priority_order", "fetch_batch",
+        "queue_order_strategy")
 
     _qos: _QoS | None = None
     _cycle: FairCycle | None = None
@@ -127,6 +126,10 @@ class Channel(EntityMixin, AbstractChannel, base.StdChannel):
         for name in self.from_transport_options:
             if name in options:
                 setattr(self, name, options[name])
+        if self.queue_order_strategy not in ("round_robin", "sorted", "priority"):
+            raise ValueError(
+                f"queue_order_strategy must be 'round_robin', 'sorted' or 'priority', "
+                f"not {self.queue_order_strategy!r}")
         if self.priority_order not in ("amqp", "kombu", "auto"):
             raise ValueError(f"priority_order must be 'amqp', 'kombu' or 'auto', "
                              f"not {self.priority_order!r}")
@@ -291,200 +294,6 @@ class Channel(EntityMixin, AbstractChannel, base.StdChannel):
         return copy
 
     _copy_message = _copy_envelope
-
-    # -- consuming ------------------------------------------------------------
-
-    def basic_consume(self, queue: str, no_ack: bool, callback: Callable[..., Any],
-                      consumer_tag: str, **kwargs: Any) -> str:
-        """Start delivering messages of ``queue`` to ``callback`` (a Message each)."""
-        consumer_tag = consumer_tag or f"ctag-{uuid.uuid4().hex}"
-        self._consumers.add(consumer_tag)
-        self._tag_to_queue[consumer_tag] = queue
-        self._callbacks[consumer_tag] = callback
-        self._active_queues.append(queue)
-        self._queue_consumers.setdefault(queue, []).append(consumer_tag)
-        if no_ack:
-            self.no_ack_consumers.add(consumer_tag)
-        self._consumers_changed()
-        self.state.consumer_added(queue)
-        return consumer_tag
-
-    def basic_cancel(self, consumer_tag: str) -> None:
-        """Stop the consumer ``consumer_tag``; what it had prefetched goes back."""
-        if consumer_tag not in self._consumers:
-            return
-        self._consumers.discard(consumer_tag)
-        self._callbacks.pop(consumer_tag, None)
-        queue = self._tag_to_queue.pop(consumer_tag, None)
-        self.no_ack_consumers.discard(consumer_tag)
-        if queue is not None:
-            try:
-                self._active_queues.remove(queue)
-            except ValueError:
-                pass
-            tags = self._queue_consumers.get(queue, [])
-            if consumer_tag in tags:
-                tags.remove(consumer_tag)
-            if not tags:
-                self._queue_consumers.pop(queue, None)
-                self._give_back(lambda d: d.queue == queue)
-            self.state.consumer_removed(queue)
-        self._consumers_changed()
-
-    def _consumers_changed(self) -> None:
-        self._noack_queues = frozenset(
-            q for q, tags in self._queue_consumers.items()
-            if tags and all(t in self.no_ack_consumers for t in tags))
-        if self._cycle is not None:
-            self._cycle.resources = self._active_queues
-        self.connection._consumers_changed()
-
-    def basic_get(self, queue: str, no_ack: bool = False, **kwargs: Any) -> _Message | None:
-        """Fetch one message of ``queue`` synchronously (None if it is empty)."""
-        self.connection._maybe_restore_lapsed(self.storage)
-        noack = (queue,) if no_ack else ()
-        while True:
-            fetched = self.storage.fetch([queue], 1, noack)
-            if not fetched:
-                return None
-            delivery = fetched[0]
-            message = self._make_message(delivery)
-            if self._expire_if_due(message):
-                continue
-            if delivery.leased:
-                self.qos.append(message, message.delivery_tag)
-                self.connection._leases_held(self)
-            return message
-
-    def basic_qos(self, prefetch_size: int = 0, prefetch_count: int = 0,
-                  apply_global: bool = False) -> None:
-        """Set the prefetch limit (only ``prefetch_count`` is supported)."""
-        self.qos.prefetch_count = prefetch_count or 0
-
-    def flow(self, active: bool = True) -> None:
-        """Pause (``active=False``) or resume delivery to this channel's consumers."""
-        self._flow_active = bool(active)
-
-    def _make_message(self, delivery: Delivery) -> _Message:
-        return self.Message(delivery.payload, channel=self, queue=delivery.queue,
-                            delivery_tag=delivery.tag, leased=delivery.leased)
-
-    def _expire_if_due(self, message: _Message) -> bool:
-        """Dead-letter (or drop) ``message`` if its TTL ran out while it waited."""
-        raw = message._raw
-        if not isinstance(raw, dict):
-            return False
-        qttl = self._queue_ttl(message._queue) if message._queue is not None else None
-        if qttl is None and "expiration" not in message.properties:
-            return False
-        if not is_expired(raw, qttl):
-            return False
-        self._dead_letter(message, "expired")
-        return True
-
-    # -- the engine's side: fetch into the buffer, deliver from it ------------
-
-    def capacity(self) -> int:
-        """How many more entries this channel may fetch for its consumers now."""
-        if not self._consumers or not self._flow_active or self.closed:
-            return 0
-        buffered = len(self._buffer)
-        pcount = self.qos.prefetch_count
-        if not pcount:
-            return max(0, self.fetch_batch - buffered)
-        return max(0, pcount - len(self.qos._delivered) - buffered)
-
-    def _fetch_order(self) -> list[str]:
-        queues = list(dict.fromkeys(self._active_queues))
-        if len(queues) > 1:
-            n = self._rotation % len(queues)
-            self._rotation += 1
-            queues = queues[n:] + queues[:n]
-        return queues
-
-    def fetch(self, n: int, timeout: float = 0.0) -> int:
-        """Fetch up to ``n`` entries for this channel's consumers into its buffer."""
-        fetched = self.storage.fetch(self._fetch_order(), n, self._noack_queues, timeout)
-        if fetched:
-            self._buffer.extend(fetched)
-            self.connection._leases_held(self)
-        return len(fetched)
-
-    def push(self, delivery: Delivery) -> None:
-        """An entry the broker pushed to this channel (e.g. a fanout broadcast)."""
-        self._buffer.append(delivery)
-
-    def deliver_buffered(self, limit: int) -> int:
-        """Hand up to ``limit`` buffered entries to this channel's consumers."""
-        buffer = self._buffer
-        delivered = 0
-        consumers = self._queue_consumers
-        callbacks = self._callbacks
-        no_ack = self.no_ack_consumers
-        qos = self.qos
-        delivered_map = qos._delivered
-        make = self._make_message
-        while buffer and delivered < limit and self._flow_active and not self.closed:
-            if not buffer[0].leased and not qos.can_consume():
-                break  # pushed entries count against the prefetch limit here
-            delivery = buffer.popleft()
-            tags = consumers.get(delivery.queue)
-            if not tags:
-                self._requeue_deliveries((delivery,))
-                continue
-            if len(tags) == 1:
-                tag = tags[0]
-            else:
-                tag = tags[self._rotation % len(tags)]
-                self._rotation += 1
-            message = make(delivery)
-            if self._expire_if_due(message):
-                continue
-            message.delivery_info["consumer_tag"] = tag
-            if tag in no_ack:
-                if delivery.leased:
-                    self.storage.ack((delivery.tag,))
-                    message._leased = False
-            else:
-                delivered_map[delivery.tag] = message
-            delivered += 1
-            callbacks[tag](message)
-        return delivered
-
-    def held_tags(self) -> list[str]:
-        """Leased delivery tags this channel holds (buffered or unacked): read by the keeper."""
-        for _ in range(5):
-            try:
-                tags = [d.tag for d in tuple(self._buffer) if d.leased]
-                break
-            except RuntimeError:
-                continue
-        else:
-            tags = []
-        qos = self._qos
-        if qos is not None:
-            tags.extend(qos.held_tags())
-        return tags
-
-    def drain_events(self, timeout: float | None = None,
-                     callback: Callable[..., Any] | None = None) -> Any:
-        """Deliver one batch from this channel's queues (``queue.Empty`` if none is ready)."""
-        if not self._buffer:
-            n = self.capacity()
-            if n:
-                self.fetch(n)
-        if not self._buffer:
-            raise Empty()
-        if callback is not None:
-            delivery = self._buffer.popleft()
-            return callback(self._make_message(delivery), delivery.queue)
-        return self.deliver_buffered(self.connection.drain_batch_size)
-
-    def message_to_python(self, raw_message: Any) -> _Message:
-        """Turn a stored envelope into a :class:`Message` (a Message is returned as is)."""
-        if isinstance(raw_message, base.Message):
-            return raw_message  # type: ignore[return-value]
-        return self.Message(raw_message, channel=self)
 
     # -- acknowledgements -----------------------------------------------------
 

@@ -111,8 +111,9 @@ class Transport(base.Transport):
             self._waiter = self.create_waiter()
         return self._waiter
 
-    def _consumers_changed(self) -> None:
-        queues = {q for c in self.channels if not c.closed for q in c._active_queues}
+    def consumers_changed(self) -> None:
+        """The queues this connection consumes from changed: tell the waiter."""
+        queues = {q for c in self.channels if not c.closed for q in c.consuming_queues}
         self.waiter.watch(queues)
 
     def _leases_held(self, channel: Channel) -> None:
@@ -200,7 +201,7 @@ class Transport(base.Transport):
         if not getattr(channel, "closed", True):
             channel.close()
         if self._waiter is not None:
-            self._consumers_changed()
+            self.consumers_changed()
 
     def verify_connection(self, connection: Any) -> bool:
         return True
