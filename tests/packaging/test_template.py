@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 NAME, SCHEME, MODULE = "acme-kombu-tmplq", "tmplq", "acme_kombu_tmplq"
+#: As the template's README says: a short lease, so leases lapse within the kit's patience.
+LEASE_OPTIONS = ['--kombu-transport-options={"visibility_timeout": 2}']
 
 PROBE = """
 import json, warnings
@@ -58,7 +60,8 @@ def test_generated_package_is_complete(generated: Path) -> None:
     files = {p.relative_to(generated).as_posix() for p in generated.rglob("*") if p.is_file()}
     assert files == {
         "pyproject.toml", "README.md", "CHANGELOG.md", "LICENSE", "tests/test_transport.py",
-        f"src/{MODULE}/__init__.py", f"src/{MODULE}/transport.py", f"src/{MODULE}/py.typed",
+        f"src/{MODULE}/__init__.py", f"src/{MODULE}/transport.py", f"src/{MODULE}/storage.py",
+        f"src/{MODULE}/py.typed",
     }
     for path in files:
         assert "{{" not in (generated / path).read_text(), path
@@ -93,7 +96,8 @@ def test_template_package_is_discovered_and_passes_the_kit(
     if kit.returncode and not (helpers.ROOT / "kombu-core/src/kombu/testing/__init__.py").exists():
         pytest.skip("the conformance kit (kombu.testing) is not in this checkout yet")
     proc = helpers.run([venv.python, "-m", "pytest", "-p", "kombu.testing",
-                        f"--kombu-url={SCHEME}://", "-q", "-p", "no:cacheprovider", "-rfE"],
+                        f"--kombu-url={SCHEME}://", *LEASE_OPTIONS, "-q", "-p",
+                        "no:cacheprovider", "-rfE"],
                        cwd=generated, check=False)
     tail = proc.stdout[-4000:] + proc.stderr[-2000:]
     assert proc.returncode == 0, tail
@@ -110,11 +114,14 @@ def test_guide_covers_every_hook_and_feature(helpers: Any) -> None:
     assert hooks
     for name in [*hooks, plugins.ENTRY_POINT_GROUP, "KOMBU_PLUGIN_API",
                  "KOMBU_DISABLE_PLUGIN_AUTOLOAD", "scripts/new_transport.py",
-                 "pytest -p kombu.testing --kombu-url="]:
+                 "pytest -p kombu.testing --kombu-url=", "Storage", "lease_seconds",
+                 "restore_lapsed"]:
         assert name in guide, f"the guide does not mention {name}"
     assert f"currently `{plugins.KERNEL_API_VERSION}`" in guide
     template = helpers.ROOT / "templates" / "kombu-transport-template"
     transport = (template / "src" / "{{module}}" / "transport.py").read_text()
+    readme = (template / "README.md").read_text()
+    assert LEASE_OPTIONS[0].split("=", 1)[1] in readme, "the template's README shows the kit run"
     for key in default_transport_capabilities:
         assert f"{key}=" in guide, f"the guide does not describe implements[{key!r}]"
         assert f"{key}=" in transport, f"the template does not state {key!r}"
