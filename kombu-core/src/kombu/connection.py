@@ -88,6 +88,8 @@ class Connection:
     insist = False
     heartbeat: float = 0
     transport_cls: Any = None
+    #: The ConnectionPool this connection was made by (None: not pooled).
+    _pool: Any = None
 
     def __init__(self, hostname: Any = "localhost", userid: str | None = None,
                  password: str | None = None, virtual_host: str | None = None,
@@ -296,7 +298,11 @@ class Connection:
     def __enter__(self) -> Connection:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        if exc_type is not None and self._pool is not None:
+            # A pooled connection that raised may hold a dead channel: close it
+            # before the pool takes it back, so the next user reconnects.
+            self.close()
         self.release()
 
     # -- retries ------------------------------------------------------------

@@ -38,7 +38,8 @@ def _declared_entities(channel: Any) -> set[Any] | None:
 
 
 def _is_connection(obj: Any) -> bool:
-    return hasattr(obj, "default_channel") and hasattr(obj, "transport")
+    # Look on the type: the instance's default_channel property would connect.
+    return hasattr(type(obj), "default_channel") and hasattr(type(obj), "transport")
 
 
 class Producer:
@@ -219,7 +220,10 @@ class Producer:
     def __enter__(self) -> Producer:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        conn = self.__connection__
+        if exc_type is not None and getattr(conn, "_pool", None) is not None:
+            conn.close()  # a pooled connection that raised goes back closed
         self.release()
 
     def release(self) -> None:
