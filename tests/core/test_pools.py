@@ -331,3 +331,23 @@ def test_released_channel_is_reused_and_close_after_release_is_harmless():
     ch.release()  # a stale release does not hand out the dead channel
     assert pool.acquire() is other
     conn.close()
+
+
+def test_acquire_channel_gives_a_pooled_connection_and_its_default_channel():
+    pool = Connection("memory://").Pool(limit=1)
+    with pool.acquire_channel(block=True) as (conn, channel):
+        assert channel is conn.default_channel
+        Queue("acquire-channel-q")(channel).declare()
+    assert len(pool._dirty) == 0
+    with pytest.raises(Boom):
+        with pool.acquire_channel() as (conn, channel):
+            raise Boom
+    assert not conn.connected  # closed before it went back, as with acquire()
+
+
+def test_pool_keyword_arguments_reach_the_resource_and_bad_ones_are_refused():
+    conn = Connection("memory://")
+    pool = conn.Pool(limit=2, preload=1)
+    assert pool.preload == 1 and pool._resource.qsize() == 2
+    with pytest.raises(TypeError, match="prefetch"):
+        conn.ChannelPool(limit=1, prefetch=3)

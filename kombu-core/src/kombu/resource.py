@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import queue
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from . import exceptions
@@ -264,17 +265,15 @@ class Resource:
 
 
 class _ConnectionBound(Resource):
-    """A pool of resources made from one :class:`~kombu.Connection`."""
+    """A pool of resources made from one :class:`~kombu.Connection`.
 
-    def __init__(
-        self,
-        connection: Any,
-        limit: int | None = None,
-        preload: int | None = None,
-        close_after_fork: bool | None = None,
-    ) -> None:
+    Keyword arguments (``preload``, ``close_after_fork``) go to
+    :class:`Resource`.
+    """
+
+    def __init__(self, connection: Any, limit: int | None = None, **kwargs: Any) -> None:
         self.connection = connection
-        super().__init__(limit=limit, preload=preload, close_after_fork=close_after_fork)
+        super().__init__(limit=limit, **kwargs)
 
 
 class ConnectionPool(_ConnectionBound):
@@ -312,6 +311,14 @@ class ConnectionPool(_ConnectionBound):
         else:
             self.close_resource(resource)
 
+    @contextmanager
+    def acquire_channel(self, block: bool = False) -> Iterator[tuple[Any, Any]]:
+        """``with pool.acquire_channel() as (connection, channel):`` a pooled
+        connection and its default channel, given back (closed first if the
+        block raised) when the block ends."""
+        with self.acquire(block=block) as connection:
+            yield connection, connection.default_channel
+
     def __repr__(self) -> str:
         return f"<ConnectionPool {self.connection!r} limit={self.limit}>"
 
@@ -339,6 +346,10 @@ class ChannelPool(_ConnectionBound):
 
         channel.close = close_and_free_slot
         return channel
+
+    def prepare(self, channel: Any) -> Any:
+        """The channel, opened now if its slot held a placeholder."""
+        return super().prepare(channel)
 
     def _free_slot(self, channel: Any) -> None:
         if self.limit and channel in self._dirty:

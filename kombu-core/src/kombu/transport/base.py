@@ -132,6 +132,9 @@ class Transport:
     driver_type = "N/A"
     driver_name = "N/A"
     implements = default_transport_capabilities
+    #: True if the transport takes the whole URL as its hostname and parses
+    #: it itself (Connection then leaves the URL alone).
+    can_parse_url = False
     #: Whether the transport can be driven by the kombu Hub (event loop).
     supports_heartbeats = False
     supports_ev = False
@@ -151,8 +154,9 @@ class Transport:
     def create_channel(self, connection: Any) -> Any:
         raise _LeftBlank(self, "create_channel")
 
-    def close_channel(self, channel: Any) -> None:
-        channel.close()
+    def close_channel(self, connection: Any) -> None:
+        """Close a channel (kombu's name for the parameter is ``connection``)."""
+        connection.close()
 
     def drain_events(self, connection: Any, **kwargs: Any) -> Any:
         raise _LeftBlank(self, "drain_events")
