@@ -81,7 +81,8 @@ class Implements(dict):  # type: ignore[type-arg]
     read them): ``asynchronous``, ``exchange_type`` (a frozenset),
     ``heartbeats``, ``priority``, ``message_ttl``, ``queue_ttl``
     (``x-expires``), ``dead_letter``, ``fanout_across_connections``,
-    ``cross_process``, ``persistent``.
+    ``cross_process``, ``persistent``, ``batch_publish`` (see
+    :mod:`kombu.batching`).
     """
 
     def __getattr__(self, key: str) -> Any:
@@ -108,6 +109,7 @@ default_transport_capabilities = Implements(
     fanout_across_connections=False,
     cross_process=False,
     persistent=False,
+    batch_publish=False,
 )
 
 
