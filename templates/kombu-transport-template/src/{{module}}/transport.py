@@ -110,6 +110,7 @@ class Transport(virtual.Transport):
         queue_ttl=False,
         cross_process=False,
         persistent=False,
+        batch_publish=False,
     )
     store = Store()
 
