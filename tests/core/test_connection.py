@@ -190,3 +190,40 @@ def test_url_query_options_become_transport_options_and_ssl():
     explicit = Connection("memory://h/?polling_interval=0.5",
                           transport_options={"polling_interval": 2})
     assert explicit.transport_options["polling_interval"] == 2
+
+
+def test_credential_provider_is_kept_and_travels_with_clones_and_pools():
+    provider = object()
+    conn = Connection("memory://", credential_provider=provider)
+    assert conn.credential_provider is provider
+    assert conn.clone().credential_provider is provider
+    assert conn.info()["credential_provider"] is provider
+    assert conn.Pool(limit=1).acquire().credential_provider is provider
+    assert Connection("memory://").credential_provider is None
+
+
+def test_resolve_aliases_name_the_transport_in_info():
+    assert Connection.resolve_aliases == {"pyamqp": "amqp", "librabbitmq": "amqp"}
+    conn = Connection("memory://")
+    conn.resolve_aliases = {"memory": "in-process"}
+    assert conn.info()["transport"] == "in-process"
+    assert Connection("memory://").info()["transport"] == "memory"
+
+
+def test_failover_strategy_and_transport_options_are_declared():
+    conn = Connection("memory://", failover_strategy="shuffle",
+                      transport_options={"polling_interval": 0.5})
+    assert conn.failover_strategy is Connection.failover_strategies["shuffle"]
+    assert conn.transport_options == {"polling_interval": 0.5}
+    assert "transport_options" in Connection.__annotations__
+
+
+def test_base_transport_states_it_does_not_parse_urls_and_closes_channels():
+    from kombu.transport.base import Transport
+
+    assert Transport.can_parse_url is False
+    conn = Connection("memory://")
+    channel = conn.channel()
+    Transport(conn).close_channel(connection=channel)
+    assert channel.closed
+    conn.close()

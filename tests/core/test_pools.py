@@ -214,3 +214,140 @@ def test_pools_are_reset_in_a_forked_child():
     assert result == b"1"
     assert len(pools.connections) == 1  # the parent keeps its pools
     assert not pool._closed
+
+
+# -- a connection (or channel) that raised goes back closed ---------------------
+
+
+class Boom(Exception):
+    pass
+
+
+def test_pooled_connection_that_raised_is_closed_before_it_goes_back():
+    pool = Connection("memory://").Pool(limit=1)
+    with pytest.raises(Boom):
+        with pool.acquire() as conn:
+            conn.connect()
+            assert conn.connected
+            raise Boom
+    assert not conn.connected
+    assert len(pool._dirty) == 0  # the slot is free again
+    again = pool.acquire()
+    assert again is conn and not again.connected
+    # It reconnects on first use, whichever way that use comes.
+    channel = again.channel()
+    assert again.connected
+    channel.close()
+    again.SimpleQueue("after-error-q").put("back")
+    assert again.SimpleQueue("after-error-q").get(timeout=1).payload == "back"
+    again.release()
+
+
+def test_pooled_connection_without_error_is_returned_connected():
+    pool = Connection("memory://").Pool(limit=1)
+    with pool.acquire() as conn:
+        conn.connect()
+    assert conn.connected  # kept open for the next user
+    assert pool.acquire() is conn
+
+
+def test_global_connection_pools_close_a_connection_that_raised():
+    with pytest.raises(Boom):
+        with pools.connections["memory://"].acquire(block=True) as conn:
+            conn.connect()
+            raise Boom
+    assert not conn.connected
+    with pools.connections["memory://"].acquire(block=True) as again:
+        assert again is conn
+        again.connect()
+        assert again.connected
+
+
+def test_producer_pool_closes_the_connection_of_a_producer_that_raised():
+    conn = Connection("memory://")
+    Queue("producer-raised-q")(conn.default_channel).declare()
+    with pytest.raises(Boom):
+        with pools.producers[conn].acquire(block=True) as producer:
+            producer.publish({"n": 1}, routing_key="producer-raised-q")
+            used = producer.connection
+            assert used.connected
+            raise Boom
+    assert not used.connected
+    assert len(pools.connections[conn]._dirty) == 0
+    with pools.producers[conn].acquire(block=True) as again:
+        assert not again.connection.connected  # handed out unconnected ...
+        again.publish({"n": 2}, routing_key="producer-raised-q")  # ... reconnects
+        assert again.connection.connected
+    assert _drain(conn, "producer-raised-q") == [{"n": 1}, {"n": 2}]
+    conn.close()
+
+
+def test_producer_on_an_unpooled_connection_leaves_it_open_on_error():
+    conn = Connection("memory://")
+    conn.connect()
+    with pytest.raises(Boom):
+        with conn.Producer() as producer:
+            producer.publish({"n": 1}, routing_key="unpooled-q")
+            raise Boom
+    assert conn.connected  # the application owns it: not ours to close
+    conn.close()
+
+
+def test_acquiring_a_producer_does_not_connect():
+    # The connection is made on first publish, not when the pool hands it out.
+    with pools.producers["memory://lazy-producer"].acquire(block=True) as producer:
+        assert not producer.connection.connected
+
+
+def test_channel_that_raised_is_closed_and_its_slot_gets_a_new_channel():
+    conn = Connection("memory://")
+    pool = conn.ChannelPool(limit=1)
+    with pytest.raises(Boom):
+        with pool.acquire() as channel:
+            raise Boom
+    assert channel.closed
+    assert len(pool._dirty) == 0
+    with pool.acquire() as fresh:
+        assert fresh is not channel and not fresh.closed
+        Queue("channel-pool-q")(fresh).declare()
+    # Leaving a channel's with block closes it (as kombu's channels do); the
+    # slot comes back either way, so the pool never runs dry.
+    for _ in range(3):
+        with pool.acquire() as ch:
+            assert not ch.closed
+    conn.close()
+
+
+def test_released_channel_is_reused_and_close_after_release_is_harmless():
+    conn = Connection("memory://")
+    pool = conn.ChannelPool(limit=1)
+    ch = pool.acquire()
+    ch.release()
+    assert pool.acquire() is ch
+    ch.close()  # closed while acquired: the slot gets a new channel
+    other = pool.acquire()
+    assert other is not ch and not other.closed
+    other.release()
+    ch.release()  # a stale release does not hand out the dead channel
+    assert pool.acquire() is other
+    conn.close()
+
+
+def test_acquire_channel_gives_a_pooled_connection_and_its_default_channel():
+    pool = Connection("memory://").Pool(limit=1)
+    with pool.acquire_channel(block=True) as (conn, channel):
+        assert channel is conn.default_channel
+        Queue("acquire-channel-q")(channel).declare()
+    assert len(pool._dirty) == 0
+    with pytest.raises(Boom):
+        with pool.acquire_channel() as (conn, channel):
+            raise Boom
+    assert not conn.connected  # closed before it went back, as with acquire()
+
+
+def test_pool_keyword_arguments_reach_the_resource_and_bad_ones_are_refused():
+    conn = Connection("memory://")
+    pool = conn.Pool(limit=2, preload=1)
+    assert pool.preload == 1 and pool._resource.qsize() == 2
+    with pytest.raises(TypeError, match="prefetch"):
+        conn.ChannelPool(limit=1, prefetch=3)

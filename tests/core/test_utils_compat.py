@@ -114,3 +114,46 @@ def test_nested_enters_and_exits_in_order():
     with nested(CM("a"), CM("b")) as values:
         assert values == ["a", "b"]
     assert log == ["enter a", "enter b", "exit b", "exit a"]
+
+
+GEVENT_PROBE = """
+import json
+from kombu.utils.compat import get_gevent_concurrent_error
+before = get_gevent_concurrent_error()          # kombu imported first, gevent not yet
+import gevent, gevent.socket
+from kombu import Connection
+from kombu.common import ignore_errors
+err = get_gevent_concurrent_error()
+# The real thing: two greenlets reading one socket at once.
+a, b = gevent.socket.socketpair()
+caught = []
+def read():
+    try:
+        a.recv(1)
+    except err as exc:
+        caught.append(type(exc).__name__)
+first, second = gevent.spawn(read), gevent.spawn(read)
+gevent.sleep(0.05)
+b.send(b"x")
+gevent.joinall([first, second], timeout=5)
+ignored = []
+with ignore_errors(Connection("memory://")):
+    raise err("This socket is already used by another greenlet")
+ignored.append(True)
+print(json.dumps([before, f"{err.__module__}.{err.__name__}", caught, ignored]))
+"""
+
+
+def test_gevent_concurrent_error_is_looked_up_when_asked():
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", GEVENT_PROBE], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    before, name, caught, ignored = json.loads(proc.stdout)
+    assert before is None
+    assert name == "gevent.exceptions.ConcurrentObjectUseError"
+    assert caught == ["ConcurrentObjectUseError"]  # what gevent raises for real
+    assert ignored == [True]  # kombu.common.ignore_errors swallows it

@@ -102,3 +102,48 @@ def test_subclass_uses_nearest_registered_type():
 
     value = MyDate(2020, 1, 2, 3, 4)
     assert json.loads(json.dumps(value)) == datetime(2020, 1, 2, 3, 4)
+
+
+def test_register_type_takes_kombus_parameter_names_and_decodes_as_is_by_default():
+    class Celsius:
+        def __init__(self, degrees):
+            self.degrees = degrees
+
+    json.register_type(t=Celsius, marker="celsius", encoder=lambda c: c.degrees)
+    try:
+        text = json.dumps({"t": Celsius(21.5)})
+        assert stdjson.loads(text) == {"t": {"__type__": "celsius", "__value__": 21.5}}
+        assert json.loads(text) == {"t": 21.5}  # the default decoder returns the value
+    finally:
+        json._encoders.pop(Celsius)
+        json._decoders.pop("celsius")
+    with pytest.raises(TypeError, match="needs a type"):
+        json.register_type("celsius", "c", float)
+
+
+def test_textual_types_are_written_as_their_text(monkeypatch):
+    class LazyText:  # what Django's gettext_lazy returns: a str only on demand
+        def __init__(self, text):
+            self.text = text
+
+        def __str__(self):
+            return self.text
+
+    assert isinstance(json.textual_types, tuple)
+    with pytest.raises(TypeError):
+        json.dumps({"label": LazyText("hello")})
+    monkeypatch.setattr(json, "textual_types", (*json.textual_types, LazyText))
+    assert json.loads(json.dumps({"label": LazyText("hello")})) == {"label": "hello"}
+
+
+def test_bytes_and_uuid_use_kombus_wire_format():
+    u = uuid4()
+    assert stdjson.loads(json.dumps([b"text", b"\xff\x00", u])) == [
+        {"__type__": "bytes", "__value__": "text"},
+        {"__type__": "base64", "__value__": "/wA="},
+        {"__type__": "uuid", "__value__": {"hex": u.hex}},
+    ]
+    assert json.loads(json.dumps([b"text", b"\xff\x00", u])) == [b"text", b"\xff\x00", u]
+    # A plain string UUID (and the early kombu-core bytes form) still decode.
+    assert json.loads(stdjson.dumps({"__type__": "uuid", "__value__": str(u)})) == u
+    assert json.loads('{"__type__": "bytes", "__value__": {"base64": "/wA="}}') == b"\xff\x00"

@@ -237,3 +237,43 @@ def test_query_value_spells_literals():
     assert query_value("3") == 3 and query_value("0.25") == 0.25
     assert query_value("name") == "name"
     assert query_value(7) == 7
+
+
+def test_ssl_available_says_whether_python_has_ssl():
+    import subprocess
+    import sys
+
+    from kombu.utils import url
+
+    try:
+        import _ssl  # noqa: F401
+    except ImportError:
+        expected = False
+    else:
+        expected = True
+    assert url.ssl_available is expected
+    # A Python without _ssl (simulated the standard way: a None in sys.modules):
+    # no ssl constants, and a warning instead of a crash.
+    code = ("import sys; sys.modules['_ssl'] = None\n"
+            "import logging; logging.basicConfig(level=logging.WARNING)\n"
+            "from kombu.utils import url\n"
+            "print(url.ssl_available, url.parse_ssl_cert_reqs('required'))\n"
+            "print(url.parse_url('rediss://h/0?ssl_cert_reqs=required')['ssl'])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.splitlines() == ["False None", "{'ssl_cert_reqs': None}"]
+    assert "insecure SSL" in proc.stderr and "kombu.utils.url" in proc.stderr
+
+
+def test_parse_ssl_cert_reqs_takes_kombus_keyword_and_refuses_unknown_values():
+    from kombu.utils.url import parse_ssl_cert_reqs
+
+    assert parse_ssl_cert_reqs(query_value="required") == ssl.CERT_REQUIRED
+    assert parse_ssl_cert_reqs(query_value="CERT_OPTIONAL") == ssl.CERT_OPTIONAL
+    assert parse_ssl_cert_reqs("none") == ssl.CERT_NONE
+    with pytest.raises(ValueError, match="Unknown ssl_cert_reqs 'sometimes'"):
+        parse_ssl_cert_reqs("sometimes")
+    with pytest.raises(ValueError, match=r"Malformed broker URL.*ssl_cert_reqs"):
+        from kombu import Connection
+
+        Connection("amqp://h//?ssl_cert_reqs=sometimes")

@@ -309,7 +309,12 @@ def _ensure_errback(exc: Exception, interval: float) -> None:
 
 @contextmanager
 def _ignore_errors(conn: Any) -> Iterator[None]:
+    from .utils.compat import get_gevent_concurrent_error
+
     errors = (*getattr(conn, "connection_errors", ()), *getattr(conn, "channel_errors", ()))
+    concurrent_use = get_gevent_concurrent_error()
+    if concurrent_use is not None:
+        errors = (*errors, concurrent_use)
     try:
         yield
     except errors:
@@ -321,8 +326,10 @@ def ignore_errors(
 ) -> Any:
     """Call ``fun(*args, **kwargs)``, ignoring ``conn``'s connection and channel errors.
 
-    Without ``fun`` it returns a context manager doing the same for a block.
-    Meant for cleaning up after a connection was lost, or at shutdown.
+    Under gevent, ``ConcurrentObjectUseError`` (two greenlets on one socket)
+    is ignored too.  Without ``fun`` it returns a context manager doing the
+    same for a block.  Meant for cleaning up after a connection was lost, or
+    at shutdown.
     """
     if fun is not None:
         with _ignore_errors(conn):

@@ -88,6 +88,15 @@ class Connection:
     insist = False
     heartbeat: float = 0
     transport_cls: Any = None
+    transport_options: dict[str, Any]
+    #: Picks the next alternate URL on failover (see ``failover_strategies``).
+    failover_strategy: Callable[[Iterable[Any]], Iterator[Any]]
+    #: Transport names that info() and as_uri() report under another name.
+    resolve_aliases: dict[str, str] = {"pyamqp": "amqp", "librabbitmq": "amqp"}
+    #: Supplies credentials at connect time (e.g. redis-py's CredentialProvider).
+    credential_provider: Any = None
+    #: The ConnectionPool this connection was made by (None: not pooled).
+    _pool: Any = None
 
     def __init__(self, hostname: Any = "localhost", userid: str | None = None,
                  password: str | None = None, virtual_host: str | None = None,
@@ -96,7 +105,8 @@ class Connection:
                  transport_options: dict[str, Any] | None = None,
                  login_method: str | None = None, uri_prefix: str | None = None,
                  heartbeat: float = 0, failover_strategy: Any = "round-robin",
-                 alternates: Iterable[str] | None = None, **kwargs: Any) -> None:
+                 alternates: Iterable[str] | None = None, credential_provider: Any = None,
+                 **kwargs: Any) -> None:
         hostname, alt = _split_alternates(hostname, alternates)
         params: dict[str, Any] = {
             "hostname": hostname, "userid": userid, "password": password,
@@ -105,6 +115,7 @@ class Connection:
             "login_method": login_method, "heartbeat": heartbeat,
         }
         self.uri_prefix = uri_prefix
+        self.credential_provider = credential_provider
         self.declared_entities = set()
         if isinstance(hostname, str) and "://" in hostname:
             params.update(self._params_from_url(hostname, transport))
@@ -115,14 +126,15 @@ class Connection:
         self.transport_options = {**_coerce_query(self.query), **(transport_options or {})}
         self.alt = alt
         self._failover_strategy = failover_strategy or "round-robin"
-        self.failover_strategy = (
-            self.failover_strategies.get(self._failover_strategy)  # type: ignore[arg-type]
+        strategy = (
+            self.failover_strategies.get(self._failover_strategy)
             if isinstance(self._failover_strategy, str) else self._failover_strategy
         )
-        if self.failover_strategy is None:
+        if strategy is None:
             raise ValueError(
                 f"Unknown failover_strategy {failover_strategy!r}: use one of "
                 f"{sorted(self.failover_strategies)} or pass a callable")
+        self.failover_strategy = strategy
         if self.alt:
             self.cycle = self.failover_strategy(self.alt)
             next(self.cycle)  # the first entry is the current host
@@ -296,7 +308,11 @@ class Connection:
     def __enter__(self) -> Connection:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        if exc_type is not None and self._pool is not None:
+            # A pooled connection that raised may hold a dead channel: close it
+            # before the pool takes it back, so the next user reconnects.
+            self.close()
         self.release()
 
     # -- retries ------------------------------------------------------------
@@ -481,6 +497,7 @@ class Connection:
         transport_cls = self.transport_cls
         if resolve:
             transport_cls = _alias_of(transport_cls)
+            transport_cls = self.resolve_aliases.get(transport_cls, transport_cls)
         defaults = self.transport.default_connection_params
         hostname = self.hostname or defaults.get("hostname")
         if self.uri_prefix:
@@ -501,6 +518,7 @@ class Connection:
             ("heartbeat", self.heartbeat),
             ("failover_strategy", self._failover_strategy),
             ("alternates", self.alt),
+            ("credential_provider", self.credential_provider),
         ]
 
     def info(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import socket
 from typing import Any, NoReturn
 
 __all__ = (
+    "BatchPublishError",
     "ChannelError",
     "ChannelLimitExceeded",
     "ConnectionError",
@@ -44,6 +45,15 @@ class OperationalError(KombuError):
 
 class ConnectionError(KombuError):
     """The connection to the broker failed or was closed."""
+
+
+class BatchPublishError(KombuError):
+    """A batched publish failed and it is uncertain which messages were sent.
+
+    Raised when a transport's publish batch fails part-way through a flush
+    (see :meth:`kombu.Producer.batch`): some of its messages may be on the
+    broker and others not, so retrying may duplicate them.
+    """
 
 
 class ChannelError(KombuError):

@@ -7,11 +7,12 @@ from itertools import count
 from typing import Any
 
 from .abstract import _ChannelPromise
+from .batching import DEFAULT_BATCH_SIZE, PublishBatch, batch_for, supports_batch_publish
 from .compression import compress
 from .entity import DELIVERY_MODES, Exchange, Queue
 from .exceptions import ContentDisallowed
 from .serialization import dumps, prepare_accept_content
-from .utils.functional import maybe_list
+from .utils.functional import dictfilter, maybe_list
 
 __all__ = ("Consumer", "Producer")
 
@@ -38,7 +39,8 @@ def _declared_entities(channel: Any) -> set[Any] | None:
 
 
 def _is_connection(obj: Any) -> bool:
-    return hasattr(obj, "default_channel") and hasattr(obj, "transport")
+    # Look on the type: the instance's default_channel property would connect.
+    return hasattr(type(obj), "default_channel") and hasattr(type(obj), "transport")
 
 
 class Producer:
@@ -56,6 +58,8 @@ class Producer:
     auto_declare = True
     on_return: Callable[..., Any] | None = None
     __connection__: Any = None
+    #: Open publish batches, per thread (see :meth:`batch`); None until one is opened.
+    _batches: Any = None
 
     def __init__(self, channel: Any, exchange: Any = None, routing_key: str | None = None,
                  serializer: str | None = None, auto_declare: bool | None = None,
@@ -170,6 +174,13 @@ class Producer:
                         and entity in declared:
                     continue
                 self.maybe_declare(entity, retry=retry, **(retry_policy or {}))
+        if self._batches is not None:
+            batch = batch_for(self)
+            if batch is not None:
+                extra = dictfilter({"timeout": timeout, "confirm_timeout": confirm_timeout})
+                return batch.publish(channel, message, exchange=exchange,
+                                     routing_key=routing_key, mandatory=mandatory,
+                                     immediate=immediate, **extra)
         if timeout is None and confirm_timeout is None:
             return channel.basic_publish(message, exchange=exchange, routing_key=routing_key,
                                          mandatory=mandatory, immediate=immediate)
@@ -180,6 +191,21 @@ class Producer:
             kwargs["confirm_timeout"] = confirm_timeout
         return channel.basic_publish(message, exchange=exchange, routing_key=routing_key,
                                      mandatory=mandatory, immediate=immediate, **kwargs)
+
+    def batch(self, max_size: int = DEFAULT_BATCH_SIZE) -> PublishBatch:
+        """Group this thread's :meth:`publish` calls into transport-owned batches.
+
+        ``with producer.batch(): ...`` flushes on a normal exit and discards
+        what was not yet flushed on an exception; ``max_size`` operations
+        are buffered before an automatic flush.  Transports that cannot
+        batch publish each message at once (see :mod:`kombu.batching`).
+        """
+        return PublishBatch(self, max_size)
+
+    @property
+    def supports_batch_publish(self) -> bool:
+        """Whether the transport (and channel) can defer batched publishes."""
+        return supports_batch_publish(self)
 
     @property
     def channel(self) -> Any:
@@ -219,7 +245,10 @@ class Producer:
     def __enter__(self) -> Producer:
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        conn = self.__connection__
+        if exc_type is not None and getattr(conn, "_pool", None) is not None:
+            conn.close()  # a pooled connection that raised goes back closed
         self.release()
 
     def release(self) -> None:

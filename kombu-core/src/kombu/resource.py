@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import queue
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from . import exceptions
@@ -264,30 +265,40 @@ class Resource:
 
 
 class _ConnectionBound(Resource):
-    """A pool of resources made from one :class:`~kombu.Connection`."""
+    """A pool of resources made from one :class:`~kombu.Connection`.
 
-    def __init__(
-        self,
-        connection: Any,
-        limit: int | None = None,
-        preload: int | None = None,
-        close_after_fork: bool | None = None,
-    ) -> None:
+    Keyword arguments (``preload``, ``close_after_fork``) go to
+    :class:`Resource`.
+    """
+
+    def __init__(self, connection: Any, limit: int | None = None, **kwargs: Any) -> None:
         self.connection = connection
-        super().__init__(limit=limit, preload=preload, close_after_fork=close_after_fork)
+        super().__init__(limit=limit, **kwargs)
 
 
 class ConnectionPool(_ConnectionBound):
     """A pool of connections cloned from ``connection`` (at most ``limit``).
 
     Acquired connections are not connected until used; their ``release()``
-    (and leaving a ``with`` block) puts them back.
+    (and leaving a ``with`` block) puts them back.  When an exception leaves
+    the ``with`` block the connection is closed before it goes back, so the
+    next ``acquire()`` gets it unconnected and it reconnects on first use.
     """
 
     LimitExceeded = exceptions.ConnectionLimitExceeded
 
     def new(self) -> Any:
-        return self.connection.clone()
+        conn = self.connection.clone()
+        conn._pool = self
+        return conn
+
+    def prepare(self, resource: Any) -> Any:
+        conn = super().prepare(resource)
+        if conn._closed:
+            # Closed while out (after an error, or by its user): hand it out as
+            # new, so that any use connects again instead of finding it shut.
+            conn._closed = None
+        return conn
 
     def close_resource(self, resource: Any) -> None:
         # Connection.close closes for real; release() would come back here.
@@ -300,17 +311,50 @@ class ConnectionPool(_ConnectionBound):
         else:
             self.close_resource(resource)
 
+    @contextmanager
+    def acquire_channel(self, block: bool = False) -> Iterator[tuple[Any, Any]]:
+        """``with pool.acquire_channel() as (connection, channel):`` a pooled
+        connection and its default channel, given back (closed first if the
+        block raised) when the block ends."""
+        with self.acquire(block=block) as connection:
+            yield connection, connection.default_channel
+
     def __repr__(self) -> str:
         return f"<ConnectionPool {self.connection!r} limit={self.limit}>"
 
 
 class ChannelPool(_ConnectionBound):
-    """A pool of channels on ``connection`` (at most ``limit``)."""
+    """A pool of channels on ``connection`` (at most ``limit``).
+
+    A channel's own ``with`` block closes it (on error or not, as kombu's
+    channels do); a pooled channel closed while acquired gives its slot back
+    to the pool, which opens a new channel for the next ``acquire()``.
+    """
 
     LimitExceeded = exceptions.ChannelLimitExceeded
 
     def new(self) -> Any:
-        return self.connection.channel()
+        channel = self.connection.channel()
+        close = channel.close
+
+        def close_and_free_slot() -> None:
+            """Close the channel; if it was acquired, its slot gets a new one."""
+            try:
+                close()
+            finally:
+                self._free_slot(channel)
+
+        channel.close = close_and_free_slot
+        return channel
+
+    def prepare(self, channel: Any) -> Any:
+        """The channel, opened now if its slot held a placeholder."""
+        return super().prepare(channel)
+
+    def _free_slot(self, channel: Any) -> None:
+        if self.limit and channel in self._dirty:
+            self._dirty.discard(channel)
+            self._resource.put_nowait(_Lazy(self.new))
 
     def close_resource(self, resource: Any) -> None:
         resource.close()

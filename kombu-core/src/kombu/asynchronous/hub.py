@@ -152,6 +152,9 @@ class Hub:
     #: Flag set on error, and the fd should be read from asap.
     ERR = ERR
 
+    #: Callbacks applied with the hub as sole argument when it closes.
+    on_close: set[Callable[[Hub], Any]]
+
     def __init__(self, timer: Timer | None = None) -> None:
         self.timer = timer if timer is not None else Timer()
         #: fd -> (callback, args), or None for consolidated fds.
@@ -159,8 +162,7 @@ class Hub:
         self.writers: dict[int, tuple[Callable[..., Any], tuple[Any, ...]] | None] = {}
         #: Callbacks applied (without arguments) on every loop iteration.
         self.on_tick: set[Callable[[], Any]] = set()
-        #: Callbacks applied with the hub as sole argument when it closes.
-        self.on_close: set[Callable[[Hub], Any]] = set()
+        self.on_close = set()
         #: Writable fds in this set are not dispatched one by one: the ready
         #: ones are passed together to :attr:`consolidate_callback`.
         self.consolidate: set[int] = set()

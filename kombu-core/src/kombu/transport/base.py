@@ -82,7 +82,8 @@ class Implements(dict):  # type: ignore[type-arg]
     ``heartbeats``, ``priority``, ``message_ttl``, ``queue_ttl``
     (``x-expires``), ``dead_letter``, ``fanout_across_connections``,
     ``cross_process``, ``persistent``, ``leases`` (a frozen or vanished
-    consumer's messages come back while a live one keeps them).
+    consumer's messages come back while a live one keeps them), ``batch_publish``
+    (see :mod:`kombu.batching`).
     """
 
     def __getattr__(self, key: str) -> Any:
@@ -110,6 +111,7 @@ default_transport_capabilities = Implements(
     cross_process=False,
     persistent=False,
     leases=False,
+    batch_publish=False,
 )
 
 
@@ -134,6 +136,9 @@ class Transport:
     driver_type = "N/A"
     driver_name = "N/A"
     implements = default_transport_capabilities
+    #: True if the transport takes the whole URL as its hostname and parses
+    #: it itself (Connection then leaves the URL alone).
+    can_parse_url = False
     #: Whether the transport can be driven by the kombu Hub (event loop).
     supports_heartbeats = False
     supports_ev = False
@@ -153,8 +158,9 @@ class Transport:
     def create_channel(self, connection: Any) -> Any:
         raise _LeftBlank(self, "create_channel")
 
-    def close_channel(self, channel: Any) -> None:
-        channel.close()
+    def close_channel(self, connection: Any) -> None:
+        """Close a channel (kombu's name for the parameter is ``connection``)."""
+        connection.close()
 
     def drain_events(self, connection: Any, **kwargs: Any) -> Any:
         raise _LeftBlank(self, "drain_events")

@@ -19,6 +19,7 @@ __all__ = (
     "detect_environment",
     "entrypoints",
     "fileno",
+    "get_gevent_concurrent_error",
     "maybe_fileno",
     "nested",
     "register_after_fork",
@@ -28,6 +29,22 @@ __all__ = (
 FILENO_ERRORS = (AttributeError, ValueError, io.UnsupportedOperation)
 
 _environment: str | None = None
+
+
+def get_gevent_concurrent_error() -> type[BaseException] | None:
+    """gevent's ``ConcurrentObjectUseError`` if gevent is imported, else None.
+
+    Looked up at call time, not import time: kombu is often imported before
+    gevent is (and before gevent patches the standard library).  The error
+    is what gevent raises when two greenlets use one socket at once.
+    """
+    if "gevent" not in sys.modules:
+        return None
+    try:
+        from gevent.exceptions import ConcurrentObjectUseError
+    except ImportError:
+        return None
+    return ConcurrentObjectUseError  # type: ignore[no-any-return]
 
 
 def _detect_environment() -> str:

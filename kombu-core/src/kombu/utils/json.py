@@ -1,11 +1,14 @@
-"""JSON that round-trips more than JSON's own types.
+"""JSON that round-trips more than JSON's own types, in kombu 5.7's wire format.
 
 :func:`dumps` writes a value of a registered type as
-``{"__type__": marker, "__value__": text}`` and :func:`loads` turns such an
+``{"__type__": marker, "__value__": value}`` and :func:`loads` turns such an
 object back into the value.  Registered out of the box: ``datetime``,
-``date``, ``time`` (ISO 8601), ``Decimal``, ``UUID`` and ``bytes``.  Add your
-own with :func:`register_type`.  An object with a ``__json__()`` method is
-written as whatever that method returns.
+``date``, ``time`` (ISO 8601), ``Decimal``, ``UUID`` (``{"hex": ...}``) and
+``bytes`` (marker ``bytes`` for UTF-8 text, ``base64`` otherwise), written
+exactly as kombu 5.7 writes them so that either side reads the other's
+messages.  Add your own with :func:`register_type`.  An object with a
+``__json__()`` method is written as whatever that method returns, and an
+instance of one of :data:`textual_types` as its ``str()``.
 """
 
 from __future__ import annotations
@@ -18,58 +21,80 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-__all__ = ("JSONEncoder", "dumps", "loads", "object_hook", "register_type")
+__all__ = ("JSONEncoder", "dumps", "loads", "object_hook", "register_type", "textual_types")
 
 TYPE_KEY = "__type__"
 VALUE_KEY = "__value__"
 
-#: type -> (marker, encoder); checked exactly first, then with isinstance.
-_encoders: dict[type, tuple[str, Callable[[Any], Any]]] = {}
+#: Types written as their ``str()``: lazy strings such as Django's
+#: ``Promise`` (``gettext_lazy``), included when Django is installed.
+textual_types: tuple[type, ...] = ()
+try:
+    from django.utils.functional import Promise
+except ImportError:
+    pass
+else:
+    textual_types += (Promise,)
+
+#: type -> (marker or None, encoder); checked exactly first, then with isinstance.
+_encoders: dict[type, tuple[str | None, Callable[[Any], Any]]] = {}
 #: marker -> decoder
 _decoders: dict[str, Callable[[Any], Any]] = {}
 
 
+def _identity(value: Any) -> Any:
+    return value
+
+
 def register_type(
-    type_: type,
+    t: type,
     marker: str | None,
     encoder: Callable[[Any], Any],
-    decoder: Callable[[Any], Any] | None = None,
+    decoder: Callable[[Any], Any] = _identity,
 ) -> None:
-    """Encode instances of ``type_`` with ``encoder`` and decode them with ``decoder``.
+    """Encode instances of ``t`` with ``encoder`` and decode them with ``decoder``.
 
-    With ``marker=None`` the value is written as ``encoder(value)`` only and
-    is not turned back into ``type_`` by :func:`loads`.
+    The value is written as ``{"__type__": marker, "__value__": encoder(v)}``
+    and read back as ``decoder(value)`` (by default the encoded value
+    itself).  With ``marker=None`` it is written as ``encoder(v)`` alone,
+    with no envelope, and :func:`loads` leaves it as it is.
     """
-    if marker is None:
-        _encoders[type_] = ("", encoder)
-        return
-    _encoders[type_] = (marker, encoder)
-    if decoder is not None:
+    if not isinstance(t, type):
+        raise TypeError(f"register_type() needs a type as its first argument, not {t!r}")
+    _encoders[t] = (marker, encoder)
+    if marker is not None:
         _decoders[marker] = decoder
 
 
-def _encode_bytes(value: bytes) -> Any:
+def _encode_bytes(value: bytes) -> dict[str, Any]:
+    # The envelope itself (marker None): "bytes" for UTF-8 text, else "base64".
     try:
-        return value.decode("utf-8")
+        return {TYPE_KEY: "bytes", VALUE_KEY: value.decode("utf-8")}
     except UnicodeDecodeError:
-        return {"base64": base64.b64encode(value).decode("ascii")}
+        return {TYPE_KEY: "base64", VALUE_KEY: base64.b64encode(value).decode("ascii")}
 
 
 def _decode_bytes(value: Any) -> bytes:
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # kombu-core 0.1 development builds wrote this form
         return base64.b64decode(value["base64"])
     return str(value).encode("utf-8")
+
+
+def _decode_uuid(value: Any) -> UUID:
+    return UUID(**value) if isinstance(value, dict) else UUID(str(value))
 
 
 register_type(datetime, "datetime", datetime.isoformat, datetime.fromisoformat)
 register_type(date, "date", date.isoformat, date.fromisoformat)
 register_type(time, "time", time.isoformat, time.fromisoformat)
 register_type(Decimal, "decimal", str, Decimal)
-register_type(UUID, "uuid", str, UUID)
-register_type(bytes, "bytes", _encode_bytes, _decode_bytes)
+register_type(UUID, "uuid", lambda u: {"hex": u.hex}, _decode_uuid)
+register_type(bytes, None, _encode_bytes)
+_decoders["bytes"] = _decode_bytes
+_decoders["base64"] = lambda value: base64.b64decode(str(value).encode("ascii"))
 
 
-def _lookup(o: Any) -> tuple[str, Callable[[Any], Any]] | None:
+def _lookup(o: Any) -> tuple[str | None, Callable[[Any], Any]] | None:
     found = _encoders.get(type(o))
     if found is not None:
         return found
@@ -88,11 +113,13 @@ class JSONEncoder(_json.JSONEncoder):
         reducer = getattr(o, "__json__", None)
         if reducer is not None:
             return reducer()
+        if textual_types and isinstance(o, textual_types):
+            return str(o)
         found = _lookup(o)
         if found is not None:
             marker, encoder = found
             value = encoder(o)
-            return {TYPE_KEY: marker, VALUE_KEY: value} if marker else value
+            return value if marker is None else {TYPE_KEY: marker, VALUE_KEY: value}
         return super().default(o)
 
 

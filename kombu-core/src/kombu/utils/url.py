@@ -9,6 +9,8 @@ Failover lists (``'amqp://a;amqp://b'``) are the caller's business.
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from collections.abc import Mapping
 from functools import partial
 from typing import Any, NamedTuple
@@ -22,10 +24,27 @@ __all__ = (
     "parse_url",
     "safequote",
     "sanitize_url",
+    "ssl_available",
     "url_to_parts",
     "urlparse",
     "urlparts",
 )
+
+
+
+def _have_ssl() -> bool:
+    # Look for the C extension without importing ssl (slow to import): a
+    # Python built without OpenSSL has ssl.py but no _ssl.
+    try:
+        return importlib.util.find_spec("_ssl") is not None
+    except (ImportError, ValueError, AttributeError):
+        return False
+
+
+#: Whether this Python has a working :mod:`ssl` module (TLS is possible).
+ssl_available = _have_ssl()
+
+logger = logging.getLogger(__name__)
 
 #: Percent-encode everything that is not unreserved (``'/'`` included).
 safequote = partial(quote, safe="")
@@ -69,14 +88,23 @@ def url_to_parts(url: str) -> urlparts:
 _parse_url = url_to_parts
 
 
-def parse_ssl_cert_reqs(value: str) -> Any:
-    """``'required'``/``'CERT_REQUIRED'`` (etc.) as an :mod:`ssl` constant; ``None`` if unknown."""
+def parse_ssl_cert_reqs(query_value: str) -> Any:
+    """The :mod:`ssl` constant an ``ssl_cert_reqs`` URL option names.
+
+    ``'required'``, ``'optional'`` and ``'none'`` (any case, with or without
+    the ``CERT_`` prefix) give ``ssl.CERT_REQUIRED`` and so on.  Returns
+    ``None`` when Python has no :mod:`ssl`; anything else raises ValueError.
+    """
+    if not ssl_available:
+        return None
     import ssl
 
-    key = value.strip().upper()
+    key = str(query_value).strip().upper()
     key = key if key.startswith("CERT_") else f"CERT_{key}"
     if key not in ("CERT_NONE", "CERT_OPTIONAL", "CERT_REQUIRED"):
-        return None
+        raise ValueError(
+            f"Unknown ssl_cert_reqs {query_value!r}: use 'required', 'optional' or 'none' "
+            f"(or CERT_REQUIRED, CERT_OPTIONAL, CERT_NONE)")
     return getattr(ssl, key)
 
 
@@ -93,6 +121,8 @@ def _ssl_options(query: dict[str, Any]) -> None:
             value = value.lower() not in ("false", "0", "no", "off")
         elif key == "ssl_cert_reqs":
             value = parse_ssl_cert_reqs(value)
+            if value is None:
+                logger.warning("No ssl module: defaulting to insecure SSL behaviour.")
         ssl_opts[key] = value
     query["ssl"] = ssl_opts
 

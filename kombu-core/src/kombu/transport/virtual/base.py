@@ -10,9 +10,9 @@ classic storage hooks).
 
 from __future__ import annotations
 
+import logging
 from queue import Empty
 
-from ..base import Management
 from .channel import Base64, Channel
 from .entities import queue_declare_ok_t
 from .errors import (
@@ -27,10 +27,13 @@ from .message import Message
 from .qos import QoS
 from .state import BrokerState, binding_key_t, queue_binding_t
 from .tags import next_delivery_tag
-from .transport import Transport
+from .transport import Management, Transport
 
 __all__ = (
     "ARRAY_TYPE_H",
+    "NOT_EQUIVALENT_FMT",
+    "W_NO_CONSUMERS",
+    "logger",
     "AbstractChannel",
     "Base64",
     "BrokerState",
@@ -59,5 +62,11 @@ UNDELIVERABLE_FMT = ("Undeliverable message: exchange {exchange!r} has no queue 
                      "with key {routing_key!r}.")
 RESTORING_FMT = "Giving back {0!r} unacknowledged message(s)"
 RESTORE_PANIC_FMT = "Could not give back {0} message(s): {1}"
+NOT_EQUIVALENT_FMT = ("Exchange {0!r} in vhost {1!r} exists with another type, durability, "
+                      "auto-delete setting or arguments.")
+W_NO_CONSUMERS = ("Requeuing undeliverable message for queue {0!r}: no consumers "
+                  "registered for it on this channel.")
 #: The array type code kombu uses for channel ids.
 ARRAY_TYPE_H = "H"
+
+logger = logging.getLogger("kombu.transport.virtual")

@@ -86,6 +86,9 @@ class Channel(ConsumingMixin, EntityMixin, AbstractChannel, base.StdChannel):
     #: every queue: kombu's Redis order) or ``"auto"`` (amqp where the queue
     #: has ``x-max-priority``, kombu elsewhere).
     priority_order = "amqp"
+    #: The range of AMQP priorities (``x-max-priority`` is clamped to it).
+    min_priority = 0
+    max_priority = 255
     #: The priority range (0..N) of a queue declared without ``x-max-priority``
     #: (0: such a queue ignores priorities, as in AMQP).
     default_max_priority = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import namedtuple
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ...exceptions import ChannelError
@@ -143,6 +143,11 @@ class EntityMixin:
                             "routing_key": b.routing_key,
                             "arguments": dict(b.arguments) if b.arguments else None})
         return out
+
+    def list_bindings(self) -> Iterator[tuple[str, str, str]]:
+        """Every binding as ``(queue, exchange, routing_key)``."""
+        for binding in self.get_bindings():
+            yield binding["queue"], binding["exchange"], binding["routing_key"]
 
     def _auto_declare(self, exchange: str) -> bool:
         """Declare ``amq.<type>`` exchanges on first use, as a broker has them."""

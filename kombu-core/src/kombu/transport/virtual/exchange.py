@@ -139,6 +139,8 @@ class TopicExchange(ExchangeType):
     """Routes by dot-separated words with ``*`` (one word) and ``#`` (any) wildcards."""
 
     type = "topic"
+    #: What each wildcard matches, as regex pieces over ``"." + routing_key``.
+    wildcards = {"#": _ANY_WORDS, "*": _ONE_WORD}
 
     def route(self, bindings: Sequence[Binding], routing_key: str,
               headers: dict[str, Any] | None = None) -> list[str]:

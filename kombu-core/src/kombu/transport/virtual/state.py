@@ -48,6 +48,13 @@ class BrokerState:
     binding to it changes.
     """
 
+    #: exchange name -> declaration (set per instance).
+    exchanges: dict[str, dict[str, Any]] = None  # type: ignore[assignment]
+    #: ``(queue, exchange, routing_key)`` -> binding arguments (set per instance).
+    bindings: dict[binding_key_t, Any] = None  # type: ignore[assignment]
+    #: queue -> its binding keys (set per instance).
+    queue_index: dict[str, set[binding_key_t]] = None  # type: ignore[assignment]
+
     def __init__(self, exchanges: dict[str, dict[str, Any]] | None = None) -> None:
         self.lock = threading.RLock()
         self.exchanges: dict[str, dict[str, Any]] = exchanges if exchanges is not None else {}

@@ -24,7 +24,22 @@ from .routing import Router
 from .state import BrokerState
 from .waiters import PollingWaiter
 
-__all__ = ("Transport",)
+__all__ = ("Management", "Transport")
+
+
+class Management(base.Management):
+    """Management of an emulated broker: reads its bindings through a channel of its own."""
+
+    def __init__(self, transport: Transport) -> None:
+        super().__init__(transport)
+        self.channel = transport.client.channel()
+
+    def get_bindings(self) -> list[dict[str, Any]]:
+        """Every binding: ``{"queue", "exchange", "routing_key", "arguments"}``."""
+        return self.channel.get_bindings()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.channel.close()
 
 
 class Transport(base.Transport):
@@ -35,6 +50,7 @@ class Transport(base.Transport):
     """
 
     Channel: Any = Channel
+    Management = Management  # type: ignore[assignment]
     #: The storage class (``Storage(transport, channel)``); None: the channel's
     #: classic hooks (``_get``, ``_put``, ...) through :class:`~.hooks.HookStorage`.
     Storage: Any = None
@@ -51,6 +67,8 @@ class Transport(base.Transport):
     drain_batch_size = 100
     state: BrokerState = BrokerState()
     cycle: FairCycle | None = None
+    #: The open channels of a connection (set per instance).
+    channels: list[Channel] = None  # type: ignore[assignment]
     implements = base.Transport.implements.extend(
         asynchronous=False,
         exchange_type=frozenset({"direct", "topic", "fanout", "headers"}),
@@ -209,6 +227,12 @@ class Transport(base.Transport):
     def driver_version(self) -> str:
         return "N/A"
 
+    def on_message_ready(self, channel: Any, message: Any, queue: str) -> None:
+        """A broker pushed ``message`` for ``queue`` to ``channel`` (kombu's hook)."""
+        from .contract import Delivery
+
+        channel.push(Delivery(queue, channel._next_delivery_tag(), message, False))
+
     # -- the drain loop ---------------------------------------------------------
 
     def _deliver_ready(self, limit: int) -> int:
@@ -282,7 +306,7 @@ class Transport(base.Transport):
         fd = self.waiter.fileno()
         if fd is not None:
             self._loop_fd = fd
-            loop.add_reader(fd, self.on_readable, fd)
+            loop.add_reader(fd, self.on_readable, connection, loop)
         self._tick = loop.call_repeatedly(self.polling_interval or 1.0, self._async_drain)
         self._drain_scheduled = True
         loop.call_soon(self._async_drain)
@@ -300,7 +324,7 @@ class Transport(base.Transport):
         self._loop = None
         self._loop_fd = None
 
-    def on_readable(self, *args: Any) -> None:
+    def on_readable(self, connection: Any, loop: Any) -> None:
         """The waiter's socket is readable: read the news and deliver what is ready."""
         self.waiter.wait(self.waiter.token(), 0)
         self._async_drain()
@@ -315,7 +339,7 @@ class Transport(base.Transport):
                 self._loop.remove_reader(self._loop_fd)
             self._loop_fd = fd
             if fd is not None:
-                self._loop.add_reader(fd, self.on_readable, fd)
+                self._loop.add_reader(fd, self.on_readable, self.client, self._loop)
         batch = self.drain_batch_size
         delivered = self._deliver_ready(batch)
         if delivered < batch and self._fetch_ready():
