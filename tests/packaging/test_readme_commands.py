@@ -179,7 +179,8 @@ def test_two_commands_run_as_written_in_a_fresh_clone(clone: Path, helpers: Any,
     active = dict(env, VIRTUAL_ENV=str(clone / ".venv"),
                   PATH=f"{clone / '.venv' / 'bin'}{os.pathsep}{env['PATH']}")
     assert "memory" in shell("kombu transports", clone, active).stdout
-    assert "| transport |" in shell("kombu transports --matrix", clone, active).stdout
+    matrix = shell("kombu transports --matrix", clone, active).stdout
+    assert "transport" in matrix and "memory" in matrix, matrix
     readme = (clone / "README.md").read_text()
     shell("python3 scripts/update_transport_table.py", clone, active)
     assert (clone / "README.md").read_text() == readme  # the stored table is current
@@ -204,7 +205,7 @@ NOT_RUN_AS_WRITTEN = {
                                            "scripts/release.py itself",
     "python3 scripts/release.py kombu-redis 0.2.0 --dry-run": "refuses by design until "
         "kombu-redis's CHANGELOG has a 0.2.0 entry; test_release.py covers the flow",
-    "python scripts/update_transport_table.py --measure": "reruns the conformance kit on "
+    "python3 scripts/update_transport_table.py --measure": "reruns the conformance kit on "
         "every transport (minutes); tests/conformance runs the kit",
     "python3 scripts/new_transport.py": "shown without its required name argument; "
         "test_template.py runs it with one",
