@@ -67,6 +67,20 @@ def test_import_kombu_loads_no_plugin_and_no_client():
     assert proc.stdout.strip() == "[]"
 
 
+def test_public_names_load_only_what_their_import_needs():
+    """The first line of every kombu program imports no kernel, codec, logging or socket."""
+    proc = run_python("""
+        import sys
+        from kombu import Connection, Exchange, Queue, Producer, Consumer
+        heavy = ('kombu.plugins', 'kombu.transport', 'pluggy', 'importlib.metadata',
+                 'logging', 'socket', 'uuid', 'random', 'threading', 'pickle', 'json',
+                 'zlib', 'bz2', 'lzma', 'inspect', 'dataclasses', 'kombu.utils.json')
+        print([m for m in heavy if m in sys.modules])
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 def test_discovery_happens_on_first_lookup_and_is_cached():
     registry = plugins.get_registry()
     assert not registry.loaded
