@@ -309,3 +309,26 @@ def test_warns_not_at_import(site):
         import kombu  # noqa: F401  (already imported: no discovery happens)
     with pytest.warns(plugins.KombuPluginWarning, match="fakeplug-late"):
         plugins.get_registry().transports()
+
+
+def test_failing_codec_hook_warns_naming_the_distribution_and_the_rest_work(site):
+    body = """
+        from kombu.plugins import hookimpl
+
+        @hookimpl
+        def kombu_transports():
+            return {"badcodec": "kombu.transport.memory:Transport"}
+
+        @hookimpl
+        def kombu_serializers():
+            raise RuntimeError("codec boom")
+    """
+    make_dist(site, "fakeplug-badcodec", "fakeplug_badcodec", body)
+    plugins.reset()
+    from kombu import serialization
+
+    assert get_transport_cls("badcodec").__module__ == "kombu.transport.memory"
+    with pytest.warns(plugins.KombuPluginWarning, match="fakeplug-badcodec.*codec boom"):
+        specs = plugins.get_registry().serializers()
+    assert {spec.name for spec, _ in specs} >= {"json", "pickle", "reversed-json"}
+    assert serialization.dumps([1], serializer="json")[2] == "[1]"

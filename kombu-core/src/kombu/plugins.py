@@ -332,7 +332,6 @@ class Registry:
             try:
                 specs = [CodecSpec(*spec) for spec in impl.function() or ()]
             except Exception as exc:
-                state.failed.setdefault(dist, f"{type(exc).__name__}: {exc}")
                 _warn_failed(f"the {hook} hook", dist, exc,
                              f"its codecs are unavailable. Reinstall or upgrade {dist!r}.")
                 continue
