@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
 import sys
 
 import pytest
@@ -14,14 +16,15 @@ BODY = ("héllo wörld " * 200).encode()
 
 @pytest.fixture(autouse=True)
 def restore_tables():
+    compression._sync()  # the kernel's compressors are in before anything is saved
     saved = (
         dict(compression._aliases),
         dict(compression._encoders),
         dict(compression._decoders),
-        compression._optional_loaded,
+        compression._seen_specs,
     )
     yield
-    aliases, encoders, decoders, loaded = saved
+    aliases, encoders, decoders, seen = saved
     for table, old in (
         (compression._aliases, aliases),
         (compression._encoders, encoders),
@@ -29,7 +32,7 @@ def restore_tables():
     ):
         table.clear()
         table.update(old)
-    compression._optional_loaded = loaded
+    compression._seen_specs = seen
 
 
 @pytest.mark.parametrize(
@@ -99,14 +102,42 @@ def test_unknown_method_is_a_clear_key_error():
     ],
 )
 def test_missing_optional_library_names_the_extra(monkeypatch, method, module, extra):
-    for content_type in ("application/x-brotli", "application/zstd"):
-        compression._encoders.pop(content_type, None)
-        compression._decoders.pop(content_type, None)
-    compression._optional_loaded = False
+    for table in (compression._encoders, compression._decoders, compression._aliases):
+        table.clear()
+    compression._seen_specs = None
+    plugins.reset()  # the core's hook runs again and finds the library missing
     monkeypatch.setitem(sys.modules, module, None)
     monkeypatch.setitem(sys.modules, "compression", None)  # no Python 3.14 stdlib zstd
     with pytest.raises(SerializerNotInstalled, match=rf"pip install 'kombu-core\[{extra}\]'"):
         compression.compress(b"x", method)
+    assert compression.compress(b"x", "zlib")[1] == "application/x-gzip"
+
+
+def test_import_registers_nothing_and_the_builtins_come_through_the_core_hookimpl():
+    code = (
+        "import sys\n"
+        "from kombu import compression as c\n"
+        "print(len(c._encoders), 'zlib' in sys.modules, 'kombu.plugins' in sys.modules)\n"
+        "print(c.get_encoder('gzip')[1])\n"
+        "from kombu import plugins\n"
+        "print(sorted(s.name for s, d in plugins.get_registry().compressors()"
+        " if d == 'kombu-core'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout.splitlines()
+    assert out[0] == "0 False False"
+    assert out[1] == "application/x-gzip"
+    assert {"zlib", "bzip2", "lzma"} <= set(ast.literal_eval(out[2]))
+
+
+def test_known_compressor_lookup_does_not_ask_the_kernel(monkeypatch):
+    compression.compress(b"x", "zlib")
+
+    def fail():
+        raise AssertionError("the kernel was asked on a cached lookup")
+
+    monkeypatch.setattr(plugins.get_registry(), "compressors", fail)
+    assert compression.decompress(*compression.compress(BODY, "gzip")) == BODY
 
 
 class CompressorPlugin:

@@ -67,6 +67,20 @@ def test_import_kombu_loads_no_plugin_and_no_client():
     assert proc.stdout.strip() == "[]"
 
 
+def test_public_names_load_only_what_their_import_needs():
+    """The first line of every kombu program imports no kernel, codec, logging or socket."""
+    proc = run_python("""
+        import sys
+        from kombu import Connection, Exchange, Queue, Producer, Consumer
+        heavy = ('kombu.plugins', 'kombu.transport', 'pluggy', 'importlib.metadata',
+                 'logging', 'socket', 'uuid', 'random', 'threading', 'pickle', 'json',
+                 'zlib', 'bz2', 'lzma', 'inspect', 'dataclasses', 'kombu.utils.json')
+        print([m for m in heavy if m in sys.modules])
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
 def test_discovery_happens_on_first_lookup_and_is_cached():
     registry = plugins.get_registry()
     assert not registry.loaded
@@ -225,11 +239,50 @@ def test_transport_given_as_class_and_as_path():
         get_transport_cls("no.such.module:Transport")
 
 
+def test_resolve_transport_returns_the_class_as_kombu_does():
+    from kombu.transport.filesystem import Transport as FilesystemTransport
+    from kombu.transport.memory import Transport
+
+    for given in ("memory", "kombu.transport.memory:Transport",
+                  "kombu.transport.memory.Transport", Transport):
+        assert resolve_transport(given) is Transport
+        assert get_transport_cls(given) is Transport
+    assert resolve_transport("filesystem") is FilesystemTransport
+    # what kombu users read off the result
+    assert resolve_transport("memory").connection_errors == Transport.connection_errors
+    demo = resolve_transport("demo")  # a third-party plugin's alias
+    assert isinstance(demo, type) and demo.__module__ == "kombu_demo_transport.transport"
+
+
+@pytest.mark.parametrize(("alias", "extra"), [("sqs", "sqs"), ("SQS", "sqs"),
+                                              ("mongodb", "mongo"), ("zookeeper", "zk")])
+def test_resolve_unknown_first_party_alias_is_a_key_error_naming_the_install(alias, extra):
+    for function in (resolve_transport, get_transport_cls):
+        with pytest.raises(KeyError) as excinfo:
+            function(alias)
+        assert f"pip install 'kombu-core[{extra}]'" in str(excinfo.value)
+
+
+def test_resolve_unknown_alias_suggests_a_close_name():
+    with pytest.raises(KeyError, match="Did you mean 'memory'"):
+        resolve_transport("memroy")
+
+
+def test_resolve_bad_path_says_what_failed():
+    with pytest.raises(ImportError, match="no_such_module_xyz"):
+        resolve_transport("no_such_module_xyz:Transport")
+    with pytest.raises(ImportError, match="Nope"):
+        resolve_transport("kombu.transport.memory:Nope")
+
+
 def test_register_transport_and_aliases_mapping():
     register_transport("mymem", "kombu.transport.memory:Transport")
     try:
         assert "mymem" in TRANSPORT_ALIASES
-        assert resolve_transport("mymem") == "kombu.transport.memory:Transport"
+        assert TRANSPORT_ALIASES["mymem"] == "kombu.transport.memory:Transport"
+        from kombu.transport.memory import Transport
+
+        assert resolve_transport("mymem") is Transport
         from kombu import Connection
 
         with Connection("mymem://") as conn:
@@ -256,3 +309,26 @@ def test_warns_not_at_import(site):
         import kombu  # noqa: F401  (already imported: no discovery happens)
     with pytest.warns(plugins.KombuPluginWarning, match="fakeplug-late"):
         plugins.get_registry().transports()
+
+
+def test_failing_codec_hook_warns_naming_the_distribution_and_the_rest_work(site):
+    body = """
+        from kombu.plugins import hookimpl
+
+        @hookimpl
+        def kombu_transports():
+            return {"badcodec": "kombu.transport.memory:Transport"}
+
+        @hookimpl
+        def kombu_serializers():
+            raise RuntimeError("codec boom")
+    """
+    make_dist(site, "fakeplug-badcodec", "fakeplug_badcodec", body)
+    plugins.reset()
+    from kombu import serialization
+
+    assert get_transport_cls("badcodec").__module__ == "kombu.transport.memory"
+    with pytest.warns(plugins.KombuPluginWarning, match="fakeplug-badcodec.*codec boom"):
+        specs = plugins.get_registry().serializers()
+    assert {spec.name for spec, _ in specs} >= {"json", "pickle", "reversed-json"}
+    assert serialization.dumps([1], serializer="json")[2] == "[1]"

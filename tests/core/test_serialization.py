@@ -11,7 +11,7 @@ from uuid import UUID
 
 import pytest
 
-from kombu import plugins, serialization
+from kombu import builtin_codecs, plugins, serialization
 from kombu.exceptions import (
     ContentDisallowed,
     DecodeError,
@@ -36,16 +36,15 @@ DATA = {"text": "héllo wörld ☃", "n": [1, 2.5, None, True], "nested": {"k": 
 @pytest.fixture(autouse=True)
 def restore_registry():
     """Every test leaves the global registry (and insecure-serializer state) as it found it."""
+    registry._sync()  # the tables hold the kernel's codecs before anything is saved
+    tables = (registry._encoders, registry._decoders, registry.type_to_name,
+              registry.name_to_type)
+    saved_tables = [dict(table) for table in tables]
     saved = (
-        dict(registry._encoders),
-        dict(registry._decoders),
-        dict(registry.type_to_name),
-        dict(registry.name_to_type),
         set(registry._disabled_content_types),
         set(registry._enabled_content_types),
         registry._safe_mode,
-        registry._discovered,
-        registry._seen_state,
+        registry._seen_specs,
         (
             registry._default_encode,
             registry._default_content_type,
@@ -55,18 +54,14 @@ def restore_registry():
         serialization.pickle_protocol,
     )
     yield
-    (encoders, decoders, t2n, n2t, disabled, enabled, safe, discovered, seen, default, protocol) = (
-        saved
-    )
-    registry._encoders = encoders
-    registry._decoders = decoders
-    registry.type_to_name = t2n
-    registry.name_to_type = n2t
+    for table, old in zip(tables, saved_tables, strict=True):
+        dict.clear(table)
+        dict.update(table, old)
+    disabled, enabled, safe, seen, default, protocol = saved
     registry._disabled_content_types = disabled
     registry._enabled_content_types = enabled
     registry._safe_mode = safe
-    registry._discovered = discovered
-    registry._seen_state = seen
+    registry._seen_specs = seen
     (
         registry._default_encode,
         registry._default_content_type,
@@ -297,22 +292,77 @@ def test_set_default_serializer():
 
 
 @pytest.mark.parametrize(
-    ("name", "module", "codec"),
+    ("name", "module", "library"),
     [
-        ("yaml", "yaml", serialization._yaml),
-        ("msgpack", "msgpack", serialization._msgpack),
+        ("yaml", "yaml", builtin_codecs.yaml),
+        ("msgpack", "msgpack", builtin_codecs.msgpack),
     ],
 )
-def test_missing_library_names_the_extra(monkeypatch, name, module, codec):
+def test_missing_library_names_the_extra(monkeypatch, name, module, library):
     monkeypatch.setitem(sys.modules, module, None)  # makes `import <module>` fail
-    monkeypatch.setattr(codec, "module", None)
+    monkeypatch.setattr(library, "module", None)
     with pytest.raises(SerializerNotInstalled, match=rf"pip install 'kombu-core\[{name}\]'"):
         dumps([1], serializer=name)
     with pytest.raises(SerializerNotInstalled, match=rf"kombu-core\[{name}\]"):
         loads(b"[1]", registry.name_to_type[name], "utf-8", accept=[name])
 
 
-# -- lazy plugin discovery ----------------------------------------------------------
+# -- where serializers come from: the kernel, pulled on a miss ------------------------
+
+
+def run_python(code: str, **env: str) -> str:
+    import os
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, **env})
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_import_registers_nothing_and_the_builtins_come_through_the_core_hookimpl():
+    out = run_python("""
+        import sys
+        import kombu.serialization as s
+        print(dict.__len__(s.registry._encoders), "kombu.plugins" in sys.modules)
+        print(s.dumps({"a": 1}))
+        from kombu import plugins
+        print(sorted(spec.name for spec, dist in plugins.get_registry().serializers()
+                     if dist == "kombu-core"))
+    """)
+    assert out.splitlines() == [
+        "0 False",
+        "('application/json', 'utf-8', '{\"a\": 1}')",
+        "['json', 'msgpack', 'pickle', 'raw', 'yaml']",
+    ]
+
+
+def test_indexing_a_table_asks_the_kernel_as_celery_does():
+    """Celery's result backends read ``registry._encoders[name]`` before any dumps()."""
+    out = run_python("""
+        from kombu.serialization import registry
+        print(registry._encoders["json"].content_type, registry.name_to_type["pickle"])
+        try:
+            registry._encoders["no-such"]
+        except KeyError as exc:
+            print("KeyError", exc)
+    """)
+    assert out.splitlines() == [
+        "application/json application/x-python-serialize",
+        "KeyError 'no-such'",
+    ]
+
+
+def test_known_serializer_lookup_does_not_ask_the_kernel(monkeypatch):
+    dumps(DATA, serializer="pickle")
+
+    def fail():
+        raise AssertionError("the kernel was asked on a cached lookup")
+
+    monkeypatch.setattr(plugins.get_registry(), "serializers", fail)
+    assert dumps(DATA)[0] == "application/json"
+    assert dumps(DATA, serializer="pickle")[0] == "application/x-python-serialize"
+    assert loads(*_swap(dumps(DATA))) == DATA
 
 
 class CodecPlugin:
@@ -327,6 +377,7 @@ class CodecPlugin:
 
 @pytest.fixture
 def codec_plugin():
+    registry._sync()  # the built-ins are in: the plugin arrives later, on a miss
     plugin = CodecPlugin()
     plugins.get_registry().add_plugin(plugin, "test-codecs")
     yield plugin
@@ -349,22 +400,39 @@ def test_plugin_serializer_found_by_loads_and_accept(codec_plugin):
     assert loads(b"cba", "application/x-rev", "utf-8", accept={"application/x-rev"}) == b"abc"
 
 
-def test_plugin_serializer_registered_by_other_lookup_is_still_disabled(codec_plugin):
-    plugins.get_registry().transports()  # discovery triggered elsewhere
-    assert "rev" in registry.name_to_type
-    with pytest.raises(ContentDisallowed):
+def test_plugin_serializer_found_after_discovery_elsewhere_is_still_disabled(codec_plugin):
+    plugins.get_registry().transports()  # discovery triggered by a transport lookup
+    with pytest.raises(ContentDisallowed, match="application/x-rev"):
         loads("cba", "application/x-rev", "utf-8")
+    assert "application/x-rev" in registry._disabled_content_types
 
 
-def test_entry_point_serializers(tmp_path, monkeypatch):
-    info = tmp_path / "kombu_test_ser-1.0.dist-info"
+def test_plugin_cannot_replace_a_builtin_serializer():
+    class Impostor:
+        @plugins.hookimpl
+        def kombu_serializers(self):
+            return [plugins.CodecSpec("json", lambda o: "evil", lambda s: "evil",
+                                      "application/json", "utf-8")]
+
+    registry._sync()
+    impostor = Impostor()
+    plugins.get_registry().add_plugin(impostor, "impostor")
+    try:
+        registry._sync()
+        assert dumps([1], serializer="json")[2] == "[1]"
+    finally:
+        plugins.get_registry().remove_plugin(impostor)
+
+
+def _legacy_dist(root):
+    info = root / "kombu_test_ser-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kombu-test-ser\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
         "[kombu.serializers]\nshout = kombu_test_ser_mod:register_args\n"
         "broken = kombu_test_ser_mod:not_there\n"
     )
-    (tmp_path / "kombu_test_ser_mod.py").write_text(
+    (root / "kombu_test_ser_mod.py").write_text(
         textwrap.dedent("""
         def enc(o):
             return str(o).upper()
@@ -375,11 +443,17 @@ def test_entry_point_serializers(tmp_path, monkeypatch):
         register_args = (enc, dec, "application/x-shout", "utf-8")
     """)
     )
+
+
+def test_legacy_entry_point_serializers_are_read_by_the_kernel(tmp_path, monkeypatch):
+    _legacy_dist(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
-    registry._discovered = False
+    plugins.reset()
     try:
-        with pytest.warns(plugins.KombuPluginWarning, match="broken"):
+        with pytest.warns(plugins.KombuPluginWarning, match="broken.*kombu-test-ser"):
             assert dumps("hi", serializer="shout") == ("application/x-shout", "utf-8", "HI")
+        dists = {spec.name: dist for spec, dist in plugins.get_registry().serializers()}
+        assert dists["shout"] == "kombu-test-ser"
         assert loads("HI", "application/x-shout", "utf-8", accept=["shout"]) == "hi"
         with pytest.raises(ContentDisallowed):
             loads("HI", "application/x-shout", "utf-8")
@@ -387,15 +461,31 @@ def test_entry_point_serializers(tmp_path, monkeypatch):
         sys.modules.pop("kombu_test_ser_mod", None)
 
 
-def test_import_scans_no_entry_points():
-    import subprocess
+def test_legacy_entry_points_obey_the_autoload_switch(tmp_path):
+    _legacy_dist(tmp_path)
+    out = run_python("""
+        import sys
+        from kombu import serialization
+        try:
+            serialization.dumps("hi", serializer="shout")
+        except serialization.SerializerNotInstalled:
+            print("not installed")
+        print("kombu_test_ser_mod" in sys.modules)
+        print(serialization.dumps([1], serializer="pickle")[0])  # the core's own still there
+    """, KOMBU_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONPATH=str(tmp_path))
+    assert out.splitlines() == ["not installed", "False", "application/x-python-serialize"]
+    out = run_python("""
+        from kombu import serialization
+        print(serialization.dumps("hi", serializer="shout"))
+    """, PYTHONPATH=str(tmp_path))
+    assert out.splitlines()[-1] == "('application/x-shout', 'utf-8', 'HI')"
 
-    code = (
-        "import sys, kombu.serialization, kombu.compression\n"
-        "print(sorted(m for m in ('kombu.plugins', 'pluggy', 'importlib.metadata', 'yaml',"
-        " 'msgpack', 'brotli', 'zstandard') if m in sys.modules))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
-    )
-    assert out.stdout.strip() == "[]", out.stdout
+
+def test_import_scans_no_entry_points():
+    out = run_python("""
+        import sys, kombu.serialization, kombu.compression
+        print(sorted(m for m in ('kombu.plugins', 'pluggy', 'importlib.metadata', 'yaml',
+                                 'msgpack', 'brotli', 'zstandard', 'pickle')
+                     if m in sys.modules))
+    """)
+    assert out == "[]"

@@ -1,8 +1,8 @@
 """Common helpers built on the messaging API.
 
-Declaration caching, broadcast queues, event loops over a connection,
-request/reply helpers, connection-error tolerant calls and a thread-safe
-prefetch-count manager (:class:`QoS`).
+Declaration caching (kept in :mod:`kombu.declarations`), broadcast queues,
+event loops over a connection, request/reply helpers, connection-error
+tolerant calls and a thread-safe prefetch-count manager (:class:`QoS`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from itertools import count
 from typing import Any
 from uuid import NAMESPACE_OID, uuid3, uuid4
 
+from .declarations import declaration_cached, maybe_declare
 from .entity import Exchange, Queue
-from .exceptions import ChannelError, OperationalError
 from .messaging import Consumer
 
 __all__ = (
@@ -113,69 +113,6 @@ class Broadcast(Queue):
             exchange=exchange,
             **kwargs,
         )
-
-
-# -- declarations -----------------------------------------------------------
-
-
-def _bound(entity: Any, channel: Any) -> Any:
-    if entity.is_bound:
-        return entity
-    if not channel:
-        raise ChannelError(f"Cannot declare {entity!r}: it is not bound and no channel was given")
-    return entity.bind(channel)
-
-
-def _declared_set(channel: Any) -> set[Any] | None:
-    connection = getattr(channel, "connection", None)
-    client = getattr(connection, "client", None) if connection else None
-    return getattr(client, "declared_entities", None)
-
-
-def declaration_cached(entity: Any, channel: Any) -> bool:
-    """True if ``entity`` was already declared on ``channel``'s connection."""
-    declared = _declared_set(channel)
-    return declared is not None and entity in declared
-
-
-def _maybe_declare(entity: Any, channel: Any) -> bool:
-    original = entity
-    entity = _bound(entity, channel)
-    channel = channel or entity.channel
-    if not getattr(channel, "connection", True):
-        raise OperationalError("channel disconnected: cannot declare " + repr(entity))
-    declared = _declared_set(channel) if entity.can_cache_declaration else None
-    if declared is not None and entity in declared:
-        return False
-    entity.declare(channel=channel)
-    if declared is not None:
-        declared.add(entity)
-    if original is not entity:
-        original.name = entity.name
-    return True
-
-
-def maybe_declare(
-    entity: Any, channel: Any = None, retry: bool = False, **retry_policy: Any
-) -> bool:
-    """Declare ``entity`` unless its connection already declared it.
-
-    The cache lives on the Connection and is cleared when it reconnects, so
-    entities are declared again on a new connection.  Entities deleted when
-    unused (auto_delete, expires) are declared every time.  Returns True if
-    it declared.
-    """
-    if not retry:
-        return _maybe_declare(entity, channel)
-    bound = _bound(entity, channel)
-
-    def declare() -> bool:  # reads bound.channel at call time: ensure() revives it
-        return _maybe_declare(bound, bound.channel)
-
-    declared = bound.channel.connection.client.ensure(bound, declare, **retry_policy)()
-    if bound is not entity:
-        entity.name = bound.name
-    return declared
 
 
 # -- event loops ------------------------------------------------------------

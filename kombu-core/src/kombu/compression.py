@@ -4,14 +4,15 @@ Built in: zlib (``application/x-gzip``; aliases ``zlib``, ``gzip``), bz2
 (``application/x-bz2``; ``bzip2``, ``bzip``) and lzma (``application/x-lzma``;
 ``lzma``, ``xz``) from the standard library, plus brotli
 (``application/x-brotli``) and zstd (``application/zstd``; ``zstd``,
-``zstandard``) when their libraries are installed.  The optional ones and
-plugin compressors (the ``kombu_compressors`` hook) are looked up on the first
-miss, never at import.
+``zstandard``) when their libraries are installed.  Every compressor (the
+built-in ones included, from kombu-core's own plugin) comes from the kernel,
+:mod:`kombu.plugins`, asked on the first lookup and again on a miss, never
+at import.
 """
 
 from __future__ import annotations
 
-import zlib
+from _thread import allocate_lock
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -54,7 +55,7 @@ def register(
 
 def encoders() -> list[str]:
     """The content types of every available compressor (optional ones included)."""
-    _load_optional()
+    _sync()
     return list(_encoders)
 
 
@@ -76,7 +77,7 @@ def _resolve(t: str, table: dict[str, Codec]) -> tuple[Codec, str]:
     content_type = _aliases.get(t, t)
     fun = table.get(content_type)
     if fun is None:
-        _discover()
+        _sync()
         content_type = _aliases.get(t, t)
         fun = table.get(content_type)
         if fun is None:
@@ -105,26 +106,7 @@ def decompress(body: Any, content_type: str) -> bytes:
     return _resolve(content_type, _decoders)[0](ensure_bytes(body))
 
 
-# -- built-in compressors -----------------------------------------------------
-
-register(zlib.compress, zlib.decompress, "application/x-gzip", aliases=["zlib", "gzip"])
-
-try:
-    import bz2
-except ImportError:  # pragma: no cover - Python built without bz2
-    pass
-else:
-    register(bz2.compress, bz2.decompress, "application/x-bz2", aliases=["bzip2", "bzip"])
-
-try:
-    import lzma
-except ImportError:  # pragma: no cover - Python built without lzma
-    pass
-else:
-    register(lzma.compress, lzma.decompress, "application/x-lzma", aliases=["lzma", "xz"])
-
-
-# -- optional compressors: imported on first use ------------------------------
+# -- compressors from the kernel ---------------------------------------------------
 
 #: Names of the optional compressors and the kombu-core extra that installs each.
 _EXTRAS = {
@@ -134,60 +116,30 @@ _EXTRAS = {
     "zstandard": "zstd",
     "application/zstd": "zstd",
 }
-_optional_loaded = False
+_seen_specs: object = None
+_sync_lock = allocate_lock()
 
 
-def _register_brotli() -> None:
-    import brotli
+def _sync() -> None:
+    """Register the compressors the kernel offers that are new since the last call.
 
-    register(brotli.compress, brotli.decompress, "application/x-brotli", aliases=["brotli"])
-
-
-def _register_zstd() -> None:
-    try:
-        import zstandard
-    except ImportError:
-        from compression import zstd as stdlib_zstd  # Python 3.14+
-
-        register(
-            stdlib_zstd.compress,
-            stdlib_zstd.decompress,
-            "application/zstd",
-            aliases=["zstd", "zstandard"],
-        )
-        return
-
-    def zstd_compress(body: bytes) -> bytes:  # contexts are not thread safe: one per call
-        return bytes(zstandard.ZstdCompressor().compress(body))
-
-    def zstd_decompress(body: bytes) -> bytes:
-        try:
-            return bytes(zstandard.ZstdDecompressor().decompress(body))
-        except zstandard.ZstdError:  # frame without a content size: stream it
-            return bytes(zstandard.ZstdDecompressor().decompressobj().decompress(body))
-
-    register(zstd_compress, zstd_decompress, "application/zstd", aliases=["zstd", "zstandard"])
-
-
-def _load_optional() -> None:
-    global _optional_loaded
-    if _optional_loaded:
-        return
-    _optional_loaded = True
-    for loader in (_register_brotli, _register_zstd):
-        try:
-            loader()
-        except ImportError:
-            pass
-
-
-def _discover() -> None:
-    """Register the optional compressors and any a plugin provides."""
-    _load_optional()
+    A content type already registered (by hand, or by the core before a
+    plugin) is kept; the spec's name and aliases are added as aliases.
+    """
+    global _seen_specs
     from . import plugins
 
-    state = plugins.get_registry().state
-    for spec, _dist in state.compressors:
-        if spec.content_type not in _encoders:
-            register(spec.encode, spec.decode, spec.content_type, aliases=spec.aliases)
-        _aliases.setdefault(spec.name, spec.content_type)
+    specs = plugins.get_registry().compressors()
+    if specs is _seen_specs:
+        return
+    with _sync_lock:
+        if specs is _seen_specs:
+            return
+        for spec, _dist in specs:
+            if spec.decode is None:  # a compressor must decompress: not one
+                continue
+            if spec.content_type not in _encoders:
+                register(spec.encode, spec.decode, spec.content_type, aliases=spec.aliases)
+            for alias in (spec.name, *spec.aliases):
+                _aliases.setdefault(alias, spec.content_type)
+        _seen_specs = specs

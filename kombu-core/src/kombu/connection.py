@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import random
-import socket
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import count, cycle
@@ -12,7 +9,6 @@ from typing import Any
 from urllib.parse import quote
 
 from . import exceptions
-from .transport import get_transport_cls
 from .utils.functional import dictfilter, retry_over_time
 from .utils.url import as_url, maybe_sanitize_url, parse_url, query_value
 
@@ -23,7 +19,13 @@ __all__ = (  # + ChannelPool, ConnectionPool (lazy, from kombu.resource)
     "maybe_channel",
 )
 
-logger = logging.getLogger(__name__)
+
+def _logger() -> Any:
+    # logging, socket and random are imported where they are used: the first
+    # log line, collect(), a shuffled failover, not by ``import kombu.connection``.
+    import logging
+
+    return logging.getLogger(__name__)
 
 #: The parts of a URL that are connection parameters (the rest is the query).
 _URL_PARTS = ("hostname", "port", "userid", "password", "virtual_host")
@@ -33,6 +35,8 @@ _FAILOVER_OPTS = ("max_retries", "interval_start", "interval_step", "interval_ma
 
 def shufflecycle(it: Iterable[Any]) -> Iterator[Any]:
     """Cycle through ``it`` in a new random order each time round."""
+    import random
+
     items = list(it)
     while True:
         random.shuffle(items)
@@ -154,7 +158,7 @@ class Connection:
             return params
         transport = transport or scheme
         params["transport"] = transport
-        if not getattr(get_transport_cls(transport), "can_parse_url", False):
+        if not getattr(_transport_cls(transport), "can_parse_url", False):
             params.update(self._parsed(url))
         return params
 
@@ -279,6 +283,8 @@ class Connection:
         """Drop the connection without a broker handshake (e.g. after fork)."""
         gc = getattr(self._transport, "_collect", None) if self._transport else None
         if gc is None:
+            import socket
+
             previous = socket.getdefaulttimeout()
             socket.setdefaulttimeout(socket_timeout)
             try:
@@ -299,7 +305,7 @@ class Connection:
         """Close the connection (if open).  Unacked messages go back to their queues."""
         self._do_close_self()
         self._do_close_transport()
-        logger.debug("closed %s", self)
+        _logger().debug("closed %s", self)
 
     def release(self) -> None:
         """Close the connection (pooled connections return to their pool instead)."""
@@ -407,13 +413,13 @@ class Connection:
                 except retry_errors as exc:
                     if max_retries is not None and retries >= max_retries:
                         raise
-                    logger.debug("ensure retry policy error: %r", exc, exc_info=True)
+                    _logger().debug("ensure retry policy error: %r", exc, exc_info=True)
                 except conn_errors as exc:
                     if got_connection and not has_modern_errors:
                         raise
                     if max_retries is not None and retries >= max_retries:
                         raise
-                    logger.debug("ensure connection error: %r", exc, exc_info=True)
+                    _logger().debug("ensure connection error: %r", exc, exc_info=True)
                     self.collect()
                     if errback:
                         errback(exc, 0)
@@ -428,7 +434,7 @@ class Connection:
                 except chan_errors as exc:
                     if max_retries is not None and retries > max_retries:
                         raise
-                    logger.debug("ensure channel error: %r", exc, exc_info=True)
+                    _logger().debug("ensure channel error: %r", exc, exc_info=True)
                     if errback:
                         errback(exc, 0)
             raise AssertionError("unreachable")
@@ -472,7 +478,7 @@ class Connection:
         return self._connection
 
     def _establish_connection(self) -> Any:
-        logger.debug("establishing connection to %s", self.as_uri())
+        _logger().debug("establishing connection to %s", self.as_uri())
         return self.transport.establish_connection()
 
     # -- factories ----------------------------------------------------------
@@ -482,7 +488,7 @@ class Connection:
 
     def get_transport_cls(self) -> type:
         """The transport class this connection uses."""
-        return get_transport_cls(self.transport_cls)
+        return _transport_cls(self.transport_cls)
 
     def clone(self, **kwargs: Any) -> Connection:
         """A new, unconnected Connection with the same settings."""
@@ -734,6 +740,16 @@ def _coerce_query(query: dict[str, Any]) -> dict[str, Any]:
     return {key: query_value(value) for key, value in query.items()}
 
 
+# The kernel is imported on the first transport lookup, not with this module:
+# ``from kombu import Connection`` loads no plugin machinery.
+
+
+def _transport_cls(transport: Any) -> type:
+    from .plugins import resolve_transport
+
+    return resolve_transport(transport)
+
+
 def _is_registered(name: str) -> bool:
     from .plugins import get_registry
 
@@ -752,5 +768,7 @@ def __getattr__(name: str) -> Any:
         from . import resource
 
         return getattr(resource, name)
+    if name == "logger":
+        return _logger()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

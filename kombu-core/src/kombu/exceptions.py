@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import socket
+import builtins
 from typing import Any, NoReturn
 
 __all__ = (
@@ -32,7 +32,7 @@ __all__ = (
 )
 
 #: ``drain_events(timeout=...)`` raises this when nothing arrived in time.
-TimeoutError = socket.timeout
+TimeoutError = builtins.TimeoutError  # socket.timeout is this class since Python 3.10
 
 
 class KombuError(Exception):

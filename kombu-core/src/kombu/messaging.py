@@ -9,33 +9,13 @@ from typing import Any
 from .abstract import _ChannelPromise
 from .batching import DEFAULT_BATCH_SIZE, PublishBatch, batch_for, supports_batch_publish
 from .compression import compress
+from .declarations import declared_entities, maybe_declare
 from .entity import DELIVERY_MODES, Exchange, Queue
 from .exceptions import ContentDisallowed
 from .serialization import dumps, prepare_accept_content
 from .utils.functional import dictfilter, maybe_list
 
 __all__ = ("Consumer", "Producer")
-
-
-_common_module: Any = None
-
-
-def _common() -> Any:
-    """kombu.common (which imports this module), imported once on first use."""
-    global _common_module
-    if _common_module is None:
-        from . import common
-
-        _common_module = common
-    return _common_module
-
-
-def _declared_entities(channel: Any) -> set[Any] | None:
-    """The connection's declaration cache (one set per Connection, cleared on reconnect)."""
-    try:
-        return channel.connection.client.declared_entities  # type: ignore[no-any-return]
-    except AttributeError:
-        return None
 
 
 def _is_connection(obj: Any) -> bool:
@@ -99,7 +79,7 @@ class Producer:
     def maybe_declare(self, entity: Any, retry: bool = False, **retry_policy: Any) -> bool:
         """Declare ``entity`` unless this connection already declared it."""
         if entity:
-            return _common().maybe_declare(entity, self.channel, retry, **retry_policy)
+            return maybe_declare(entity, self.channel, retry, **retry_policy)
         return False
 
     def publish(self, body: Any, routing_key: str | None = None, delivery_mode: Any = None,
@@ -166,7 +146,7 @@ class Producer:
         message = channel.prepare_message(body, priority, content_type, content_encoding,
                                           headers, properties)
         if declare:
-            declared = _declared_entities(channel)
+            declared = declared_entities(channel)
             for entity in declare:
                 # Fast path: already declared on this connection (the cache is
                 # cleared when the connection is re-established).

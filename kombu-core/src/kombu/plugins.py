@@ -1,57 +1,75 @@
-"""The kernel: pluggy hook specifications, plugin discovery and the transport registry.
+"""The kernel: plugin discovery and the tables built from the plugins' hooks.
 
 A plugin is a module named by an entry point in the ``kombu.plugins`` group.
-It implements one or more of the hooks below with :data:`hookimpl`.  Plugins
-are loaded on the first transport (or codec) lookup, never at ``import
-kombu``, and the result is cached until :func:`reset` is called.
+It implements one or more of the hooks of :mod:`kombu.hookspecs` with
+:data:`hookimpl`.  Plugins are loaded on the first transport (or codec)
+lookup, never at ``import kombu``, and the result is cached until
+:func:`reset` is called.
 
 Resolution order for a transport name: :func:`register_transport`, then
 installed plugins, then the transports built into kombu-core (which register
-through the core's own hookimpl, :mod:`kombu.transport.builtin`).
+through the core's own hookimpl, :mod:`kombu.core_plugin`).
+
+Codecs are pulled, never pushed: :mod:`kombu.serialization` and
+:mod:`kombu.compression` ask :meth:`Registry.serializers` and
+:meth:`Registry.compressors` on a lookup miss.  The kernel calls the codec
+hooks (and reads the legacy ``kombu.serializers`` entry-point group) only
+then, and imports nothing above it.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any, NamedTuple
 
 import pluggy
 
+from . import core_plugin
 from .exceptions import PluginError, TransportNotInstalled
+from .hookspecs import PROJECT_NAME, CodecSpec, KombuHookSpecs, hookimpl, hookspec
+from .utils.entry_points import EntryPoint, Installed
+from .utils.imports import load_symbol
 
 __all__ = (
+    "DEFAULT_TRANSPORT",
     "ENTRY_POINT_GROUP",
     "KERNEL_API_VERSION",
+    "LEGACY_SERIALIZER_GROUP",
     "PROJECT_NAME",
     "CodecSpec",
+    "KombuHookSpecs",
     "KombuPluginWarning",
     "Registry",
     "TransportEntry",
     "get_registry",
+    "get_transport_cls",
     "hookimpl",
     "hookspec",
+    "load_symbol",
     "register_transport",
     "reset",
+    "resolve_transport",
     "unregister_transport",
 )
 
-PROJECT_NAME = "kombu"
 ENTRY_POINT_GROUP = "kombu.plugins"
+#: kombu's own group: ``name = module:attr`` naming ``(encoder, decoder,
+#: content_type, content_encoding)``.  Read by the kernel with the plugins.
+LEGACY_SERIALIZER_GROUP = "kombu.serializers"
 #: The kernel API this core offers.  A plugin module may state the API it was
 #: built against as ``KOMBU_PLUGIN_API = "MAJOR.MINOR"``; a different major, or
 #: a minor newer than the kernel's, is refused at load time.
 KERNEL_API_VERSION = (1, 0)
 AUTOLOAD_ENV = "KOMBU_DISABLE_PLUGIN_AUTOLOAD"
+#: The transport :func:`resolve_transport` gives for ``None``.
+DEFAULT_TRANSPORT = "amqp"
 CORE_DISTRIBUTION = "kombu-core"
 
-hookspec = pluggy.HookspecMarker(PROJECT_NAME)
-hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+_HookSpecs = KombuHookSpecs  # the name this module used before kombu.hookspecs existed
 
 #: First-party transport names and the kombu-core extra that installs them.
 FIRST_PARTY_SCHEMES: dict[str, str] = {
@@ -86,54 +104,14 @@ FIRST_PARTY_MODULES: dict[str, str] = {
     "kombu.transport.azurestoragequeues": "azure",
 }
 
+CodecList = list[tuple[CodecSpec, str]]
+
 
 class KombuPluginWarning(UserWarning):
     """A plugin failed to load or two plugins claim the same name."""
 
 
-class CodecSpec(NamedTuple):
-    """A serializer or compressor a plugin contributes.
-
-    For a serializer, ``encode``/``decode`` are ``dumps``/``loads`` and
-    ``content_encoding`` is ``"utf-8"`` or ``"binary"``.  For a compressor,
-    they are ``compress``/``decompress`` and ``aliases`` lists other names.
-    """
-
-    name: str
-    encode: Callable[[Any], Any]
-    decode: Callable[[Any], Any]
-    content_type: str
-    content_encoding: str = "binary"
-    aliases: tuple[str, ...] = ()
-
-
-class _HookSpecs:
-    """The hooks a kombu plugin may implement."""
-
-    @hookspec
-    def kombu_transports(self) -> Mapping[str, Any]:  # type: ignore[empty-body]
-        """Return ``{scheme_or_alias: TransportClass | "module:Class"}``.
-
-        A string is imported only when the transport is first used.
-        """
-
-    @hookspec
-    def kombu_transport_modules(self) -> Mapping[str, str]:  # type: ignore[empty-body]
-        """Return ``{"kombu.transport.<name>": "your.module"}``: kombu's
-        module paths this plugin answers, so that ``import
-        kombu.transport.<name>`` gives ``your.module``."""
-
-    @hookspec
-    def kombu_serializers(self) -> Iterable[CodecSpec]:  # type: ignore[empty-body]
-        """Return serializers to register (see :class:`CodecSpec`)."""
-
-    @hookspec
-    def kombu_compressors(self) -> Iterable[CodecSpec]:  # type: ignore[empty-body]
-        """Return compressors to register (see :class:`CodecSpec`)."""
-
-
-@dataclass(frozen=True)
-class TransportEntry:
+class TransportEntry(NamedTuple):
     """One name in the registry: what it points at and who provided it."""
 
     name: str
@@ -149,13 +127,21 @@ class TransportEntry:
         return f"{self.target.__module__}:{self.target.__qualname__}"
 
 
-@dataclass
 class _State:
-    transports: dict[str, TransportEntry] = field(default_factory=dict)
-    modules: dict[str, tuple[str, str]] = field(default_factory=dict)
-    serializers: list[tuple[CodecSpec, str]] = field(default_factory=list)
-    compressors: list[tuple[CodecSpec, str]] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
+    """What one discovery found; the codec lists are filled on first request."""
+
+    __slots__ = ("compressors", "dist_of", "failed", "legacy", "modules", "pm",
+                 "serializers", "transports")
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self.dist_of: dict[str, tuple[str, str | None]] = {}
+        self.transports: dict[str, TransportEntry] = {}
+        self.modules: dict[str, tuple[str, str]] = {}
+        self.failed: dict[str, str] = {}
+        self.legacy: list[EntryPoint] = []
+        self.serializers: CodecList | None = None
+        self.compressors: CodecList | None = None
 
 
 def _parse_api(value: Any) -> tuple[int, int]:
@@ -182,6 +168,15 @@ def check_plugin_api(module: ModuleType, distribution: str) -> None:
         )
 
 
+def _warn_failed(what: str, dist: str, exc: BaseException, advice: str) -> None:
+    warnings.warn(
+        f"{what} from distribution {dist!r} failed to load and is skipped "
+        f"({type(exc).__name__}: {exc}); {advice}",
+        KombuPluginWarning,
+        stacklevel=5,
+    )
+
+
 class Registry:
     """Plugin manager and the tables built from its hooks (one per process)."""
 
@@ -192,61 +187,51 @@ class Registry:
         self._manual: list[tuple[Any, str]] = []
         self._class_cache: dict[str, type] = {}
 
-    # -- plugin manager -----------------------------------------------------
-
-    def _new_manager(self) -> pluggy.PluginManager:
-        pm = pluggy.PluginManager(PROJECT_NAME)
-        pm.add_hookspecs(_HookSpecs)
-        return pm
+    # -- discovery ----------------------------------------------------------
 
     def _discover(self) -> _State:
-        from .transport import builtin
-
-        pm = self._new_manager()
-        state = _State()
-        dist_of: dict[str, tuple[str, str | None]] = {}
-        pm.register(builtin, name=CORE_DISTRIBUTION)
-        dist_of[CORE_DISTRIBUTION] = (CORE_DISTRIBUTION, _dist_version(CORE_DISTRIBUTION))
+        pm = pluggy.PluginManager(PROJECT_NAME)
+        pm.add_hookspecs(KombuHookSpecs)
+        state = _State(pm)
+        installed = Installed()
+        pm.register(core_plugin, name=CORE_DISTRIBUTION)
+        state.dist_of[CORE_DISTRIBUTION] = (CORE_DISTRIBUTION, installed.version(CORE_DISTRIBUTION))
         if not os.environ.get(AUTOLOAD_ENV):
-            for ep, dist, version in _entry_points():
-                key = f"{dist}:{ep.name}"
-                if pm.has_plugin(key):
-                    continue
-                try:
-                    module = ep.load()
-                    check_plugin_api(module, dist)
-                    pm.register(module, name=key)
-                except Exception as exc:
-                    state.failed[dist] = f"{type(exc).__name__}: {exc}"
-                    warnings.warn(
-                        f"kombu plugin {ep.name!r} from distribution {dist!r} failed to "
-                        f"load and is skipped ({type(exc).__name__}: {exc}); the other "
-                        f"transports keep working. Reinstall or upgrade {dist!r} to fix it.",
-                        KombuPluginWarning,
-                        stacklevel=4,
-                    )
-                    continue
-                dist_of[key] = (dist, version)
+            for ep in installed.entry_points((ENTRY_POINT_GROUP, LEGACY_SERIALIZER_GROUP)):
+                if ep.group == LEGACY_SERIALIZER_GROUP:
+                    state.legacy.append(ep)
+                else:
+                    self._load_plugin(state, ep)
         for plugin, dist in self._manual:
             key = f"{dist}:manual:{id(plugin)}"
             if not pm.is_registered(plugin):
                 pm.register(plugin, name=key)
-            dist_of[key] = (dist, _dist_version(dist))
-        self._collect(pm, state, dist_of)
+            state.dist_of[key] = (dist, installed.version(dist))
+        self._collect_transports(state)
         return state
 
-    def _collect(
-        self,
-        pm: pluggy.PluginManager,
-        state: _State,
-        dist_of: Mapping[str, tuple[str, str | None]],
-    ) -> None:
+    def _load_plugin(self, state: _State, ep: EntryPoint) -> None:
+        key = f"{ep.distribution}:{ep.name}"
+        if state.pm.has_plugin(key):
+            return
+        try:
+            module = ep.load()
+            check_plugin_api(module, ep.distribution)
+            state.pm.register(module, name=key)
+        except Exception as exc:
+            state.failed[ep.distribution] = f"{type(exc).__name__}: {exc}"
+            _warn_failed(f"kombu plugin {ep.name!r}", ep.distribution, exc,
+                         f"the other transports keep working. Reinstall or upgrade "
+                         f"{ep.distribution!r} to fix it.")
+            return
+        state.dist_of[key] = (ep.distribution, ep.version)
+
+    def _collect_transports(self, state: _State) -> None:
         builtins: dict[str, TransportEntry] = {}
         plugins: dict[str, TransportEntry] = {}
-        for impl in pm.hook.kombu_transports.get_hookimpls():
-            dist, version = dist_of.get(impl.plugin_name, (impl.plugin_name, None))
+        for impl, dist, version in self._impls(state, "kombu_transports"):
             is_core = dist == CORE_DISTRIBUTION
-            for name, target in dict(_call(impl) or {}).items():
+            for name, target in dict(impl.function() or {}).items():
                 entry = TransportEntry(
                     name, target, dist, version, "builtin" if is_core else "plugin"
                 )
@@ -257,20 +242,20 @@ class Registry:
                         f"transport {name!r} is claimed by both {other.distribution!r} and "
                         f"{dist!r}; using {dist!r}. Uninstall one of them to silence this.",
                         KombuPluginWarning,
-                        stacklevel=5,
+                        stacklevel=6,
                     )
                 table[name] = entry
         state.transports = {**builtins, **plugins}
-        for impl in pm.hook.kombu_transport_modules.get_hookimpls():
-            dist, _ = dist_of.get(impl.plugin_name, (impl.plugin_name, None))
-            for path, module in dict(_call(impl) or {}).items():
+        for impl, dist, _ in self._impls(state, "kombu_transport_modules"):
+            for path, module in dict(impl.function() or {}).items():
                 state.modules[path] = (module, dist)
-        for impl in pm.hook.kombu_serializers.get_hookimpls():
-            dist, _ = dist_of.get(impl.plugin_name, (impl.plugin_name, None))
-            state.serializers.extend((CodecSpec(*spec), dist) for spec in _call(impl) or ())
-        for impl in pm.hook.kombu_compressors.get_hookimpls():
-            dist, _ = dist_of.get(impl.plugin_name, (impl.plugin_name, None))
-            state.compressors.extend((CodecSpec(*spec), dist) for spec in _call(impl) or ())
+
+    @staticmethod
+    def _impls(state: _State, hook: str) -> Iterable[tuple[Any, str, str | None]]:
+        """``(hookimpl, distribution, version)`` for ``hook``, in registration order."""
+        for impl in getattr(state.pm.hook, hook).get_hookimpls():
+            dist, version = state.dist_of.get(impl.plugin_name, (impl.plugin_name, None))
+            yield impl, dist, version
 
     @property
     def state(self) -> _State:
@@ -280,7 +265,6 @@ class Registry:
                 state = self._state
                 if state is None:
                     state = self._state = self._discover()
-                    _install_codecs(state)
         return state
 
     @property
@@ -300,7 +284,8 @@ class Registry:
         This is how plugins are added when ``KOMBU_DISABLE_PLUGIN_AUTOLOAD``
         is set.
         """
-        check_plugin_api(plugin, distribution) if isinstance(plugin, ModuleType) else None
+        if isinstance(plugin, ModuleType):
+            check_plugin_api(plugin, distribution)
         with self._lock:
             self._manual.append((plugin, distribution))
             self.reset()
@@ -309,6 +294,63 @@ class Registry:
         with self._lock:
             self._manual = [(p, d) for p, d in self._manual if p is not plugin]
             self.reset()
+
+    # -- codecs -------------------------------------------------------------
+
+    def serializers(self) -> CodecList:
+        """``(spec, distribution)`` for every serializer the plugins offer, the core's first.
+
+        Then those of the legacy ``kombu.serializers`` entry-point group.
+        The same list object is returned until discovery runs again, so a
+        caller can tell whether anything may have changed.
+        """
+        state = self.state
+        found = state.serializers
+        if found is None:
+            with self._lock:
+                found = state.serializers
+                if found is None:
+                    found = self._codecs(state, "kombu_serializers")
+                    found.extend(self._legacy_serializers(state))
+                    state.serializers = found
+        return found
+
+    def compressors(self) -> CodecList:
+        """``(spec, distribution)`` for every compressor the plugins offer, the core's first."""
+        state = self.state
+        found = state.compressors
+        if found is None:
+            with self._lock:
+                found = state.compressors
+                if found is None:
+                    found = state.compressors = self._codecs(state, "kombu_compressors")
+        return found
+
+    def _codecs(self, state: _State, hook: str) -> CodecList:
+        found: CodecList = []
+        for impl, dist, _ in self._impls(state, hook):
+            try:
+                specs = [CodecSpec(*spec) for spec in impl.function() or ()]
+            except Exception as exc:
+                _warn_failed(f"the {hook} hook", dist, exc,
+                             f"its codecs are unavailable. Reinstall or upgrade {dist!r}.")
+                continue
+            found.extend((spec, dist) for spec in specs)
+        return found
+
+    @staticmethod
+    def _legacy_serializers(state: _State) -> Iterable[tuple[CodecSpec, str]]:
+        for ep in state.legacy:
+            try:
+                encoder, decoder, content_type, content_encoding = ep.load()
+            except Exception as exc:
+                _warn_failed(f"{LEGACY_SERIALIZER_GROUP} entry point {ep.name!r} ({ep.value})",
+                             ep.distribution, exc,
+                             "it must name a tuple (encoder, decoder, content_type, "
+                             "content_encoding).")
+                continue
+            yield CodecSpec(ep.name, encoder, decoder, content_type, content_encoding), \
+                ep.distribution
 
     # -- transports ---------------------------------------------------------
 
@@ -321,6 +363,10 @@ class Registry:
         with self._lock:
             self._explicit.pop(name, None)
             self._class_cache.pop(name, None)
+
+    def is_explicit(self, name: str) -> bool:
+        """True if ``name`` was registered with :func:`register_transport`."""
+        return name in self._explicit
 
     def transports(self) -> dict[str, TransportEntry]:
         """Every known name, with explicit registrations overriding plugins."""
@@ -339,10 +385,15 @@ class Registry:
                 f"No transport is installed for {name!r}: it is provided by the "
                 f"kombu-{extra} plugin. Install it with: pip install 'kombu-core[{extra}]'"
             )
-        known = ", ".join(sorted(self.transports())) or "(none)"
+        known = sorted(self.transports())
+        from difflib import get_close_matches
+
+        close = get_close_matches(name, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
         return (
-            f"No transport is installed for {name!r}. Installed transports: {known}. "
-            f"Install the plugin that provides {name!r}, or register one with "
+            f"No transport is installed for {name!r}.{hint} Installed transports: "
+            f"{', '.join(known) or '(none)'}. Install the plugin that provides {name!r}, "
+            f"or register one with "
             f"kombu.transport.register_transport({name!r}, 'package.module:Transport')."
         )
 
@@ -365,75 +416,44 @@ class Registry:
         return dict(self.state.failed)
 
 
-def _call(impl: Any) -> Any:
-    # pluggy keeps the bound method (or the module's function): call it bare.
-    return impl.function()
-
-
-def _dist_version(dist: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def _entry_points() -> Iterator[tuple[Any, str, str | None]]:
-    from importlib import metadata
-
-    seen: set[tuple[str, str]] = set()
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        dist = getattr(ep, "dist", None)
-        dist_name = dist.metadata["Name"] if dist is not None else ep.value.partition(":")[0]
-        if (dist_name, ep.name) in seen:
-            continue
-        seen.add((dist_name, ep.name))
-        yield ep, dist_name, dist.version if dist is not None else None
-
-
-def _install_codecs(state: _State) -> None:
-    """Register plugin-provided codecs with the serialization/compression registries."""
-    if state.serializers:
-        from . import serialization
-
-        for spec, _dist in state.serializers:
-            serialization.register(
-                spec.name,
-                spec.encode,
-                spec.decode,
-                content_type=spec.content_type,
-                content_encoding=spec.content_encoding,
-            )
-    if state.compressors:
-        from . import compression
-
-        for spec, _dist in state.compressors:
-            compression.register(
-                spec.encode, spec.decode, spec.content_type, aliases=list(spec.aliases)
-            )
-
-
-def load_symbol(path: str) -> Any:
-    """Import ``"pkg.module:Name"`` or ``"pkg.module.Name"``."""
-    module_name, sep, attr = path.partition(":")
-    if not sep:
-        module_name, _, attr = path.rpartition(".")
-    if not module_name or not attr:
-        raise ValueError(f"{path!r} is not a 'package.module:Name' path")
-    module = importlib.import_module(module_name)
-    obj: Any = module
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
 _registry = Registry()
 
 
 def get_registry() -> Registry:
     """The process-wide registry."""
     return _registry
+
+
+def resolve_transport(transport: Any = None) -> type:
+    """The Transport class for an alias, a ``"module:Class"``/``"module.Class"`` path or a class.
+
+    A class (anything that is not a string) is returned as it is; ``None``
+    means :data:`DEFAULT_TRANSPORT`.  An unknown alias raises
+    :class:`~kombu.exceptions.TransportNotInstalled`, a ``KeyError`` whose
+    message says what to ``pip install``; a path that does not import raises
+    it too (it is an ``ImportError`` as well).
+    """
+    if transport is None:
+        transport = DEFAULT_TRANSPORT
+    if not isinstance(transport, str):
+        return transport  # type: ignore[no-any-return]
+    if ":" not in transport and "." not in transport:
+        return _registry.transport_class(transport)
+    try:
+        return load_symbol(transport)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError) as exc:
+        raise TransportNotInstalled(
+            f"Cannot import transport {transport!r}: {exc}. Check the path "
+            f"('package.module:Class') and that its package is installed."
+        ) from exc
+
+
+def get_transport_cls(transport: Any = None) -> type:
+    """The Transport class for an alias, a ``"module:Class"`` path or a class.
+
+    The same as :func:`resolve_transport` (the registry caches aliases).
+    """
+    return resolve_transport(transport)
 
 
 def register_transport(name: str, target: Any) -> None:
@@ -452,3 +472,4 @@ def unregister_transport(name: str) -> None:
 def reset() -> None:
     """Forget plugin discovery; the next lookup scans entry points again."""
     _registry.reset()
+

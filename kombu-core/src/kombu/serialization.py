@@ -1,10 +1,11 @@
 """Message body serialization: a registry of encoders and decoders by name and MIME type.
 
 Built in: ``json`` (the default), ``pickle``, ``yaml`` (needs PyYAML) and
-``msgpack`` (needs msgpack), plus raw ``bytes``/``str`` bodies that pass
-through untouched.  More come from plugins (the ``kombu_serializers`` hook)
-and from ``kombu.serializers`` entry points, both read on the first lookup of
-an unknown name or content type, never at import.
+``msgpack`` (needs msgpack), ``raw``, plus ``bytes``/``str`` bodies that
+pass through untouched.  Every serializer (the built-in ones included, from
+kombu-core's own plugin) comes from the kernel, :mod:`kombu.plugins`: the
+registry asks it on its first lookup and again on a lookup miss, never at
+import.  After that a lookup is one dict hit.
 
 Safe by default: a consumer that does not pass ``accept`` decodes only json,
 raw and text bodies.  Pickle, yaml, msgpack and plugin serializers must be
@@ -14,13 +15,11 @@ listed in ``accept`` or enabled with :func:`enable_insecure_serializers`.
 from __future__ import annotations
 
 import codecs
-import os
-import pickle as pypickle
 import sys
-import warnings
+from _thread import allocate_lock
 from collections.abc import Callable, Iterable, Mapping
-from io import BytesIO
-from typing import Any, NamedTuple
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .exceptions import (
     ContentDisallowed,
@@ -28,7 +27,16 @@ from .exceptions import (
     EncodeError,
     SerializerNotInstalled,
 )
-from .utils import json as _json
+
+if TYPE_CHECKING:
+    import pickle
+
+    from .builtin_codecs import raw_encode
+    from .hookspecs import CodecSpec
+
+    pickle_protocol: int
+    pickle_load = pickle.load
+    pickle_loads = pickle.loads
 
 __all__ = (
     "TRUSTED_CONTENT",
@@ -58,47 +66,64 @@ TRUSTED_CONTENT = frozenset({"application/data", "application/text"})
 SKIP_DECODE = frozenset({"binary", "ascii-8bit"})
 INSECURE_SERIALIZERS = ("pickle", "yaml", "msgpack")
 SAFE_SERIALIZERS = ("json",)
-
-pickle = pypickle
-#: The pickle protocol used to encode (env ``PICKLE_PROTOCOL`` overrides the default).
-pickle_protocol = int(os.environ.get("PICKLE_PROTOCOL", pypickle.DEFAULT_PROTOCOL))
-pickle_load = pypickle.load
-pickle_loads = pypickle.loads
+#: What the safe default lets consumers without ``accept`` decode.
+SAFE_CONTENT_TYPES = frozenset({"application/json"})
 
 _NOTSET: Any = object()
 
 
 class codec(NamedTuple):
-    """A registered encoder with what it produces."""
+    """A registered encoder with what it produces.
+
+    ``content_encoding`` ``None``: the encoder returns ``(payload, content_encoding)``.
+    """
 
     content_type: str
-    content_encoding: str
+    content_encoding: str | None
     encoder: Callable[[Any], Any]
 
 
-def _install_hint(name: str) -> str:
-    return f"pip install 'kombu-core[{name}]'"
+class _KernelTable(dict):  # type: ignore[type-arg]
+    """A registry table that asks the kernel for new codecs when ``table[key]`` misses.
+
+    ``get``, ``in`` and iteration stay plain dict operations; code that
+    indexes the table directly (Celery reads ``registry._encoders[name]``)
+    sees the serializers of every installed plugin.
+    """
+
+    __slots__ = ("_fill",)
+
+    def __init__(self, fill: Callable[[], Any]) -> None:
+        super().__init__()
+        self._fill = fill
+
+    def __missing__(self, key: Any) -> Any:
+        self._fill()
+        if key in self:
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
 
 
 class SerializerRegistry:
     """Encoders by name, decoders by content type, and which content types are disabled."""
 
     def __init__(self) -> None:
-        self._encoders: dict[str, codec] = {}
-        self._decoders: dict[str, Callable[[Any], Any]] = {}
+        self._encoders: dict[str, codec] = _KernelTable(self._sync)
+        self._decoders: dict[str, Callable[[Any], Any]] = _KernelTable(self._sync)
+        self.type_to_name: dict[str, str] = _KernelTable(self._sync)
+        self.name_to_type: dict[str, str] = _KernelTable(self._sync)
         self._default_encode: Callable[[Any], Any] | None = None
         self._default_content_type: str | None = None
         self._default_content_encoding: str | None = None
-        self._default_name: str | None = None
+        self._default_name: str | None = "json"
         #: Content types loads() refuses when the caller gives no ``accept``.
         self._disabled_content_types: set[str] = set()
         #: Content types enabled by hand (they stay enabled when discovered later).
-        self._enabled_content_types: set[str] = set()
-        self._safe_mode = False
-        self._discovered = False
-        self._seen_state: object = None
-        self.type_to_name: dict[str, str] = {}
-        self.name_to_type: dict[str, str] = {}
+        self._enabled_content_types: set[str] = set(SAFE_CONTENT_TYPES)
+        #: While on, every serializer from the kernel except those enabled is disabled.
+        self._safe_mode = True
+        self._seen_specs: object = None
+        self._sync_lock = allocate_lock()
 
     # -- registration -------------------------------------------------------
 
@@ -108,7 +133,7 @@ class SerializerRegistry:
         encoder: Callable[[Any], Any] | None,
         decoder: Callable[[Any], Any] | None,
         content_type: str,
-        content_encoding: str = "utf-8",
+        content_encoding: str | None = "utf-8",
     ) -> None:
         """Register ``name``; ``encoder`` or ``decoder`` may be ``None`` (one-way)."""
         if encoder is not None:
@@ -119,24 +144,6 @@ class SerializerRegistry:
         self.name_to_type[name] = content_type
         if encoder is not None and name == self._default_name:
             self._set_default_serializer(name)
-        if self._safe_mode and _from_plugin(name, content_type):
-            self._apply_policy(content_type)
-
-    def register_discovered(
-        self,
-        name: str,
-        encoder: Callable[[Any], Any] | None,
-        decoder: Callable[[Any], Any] | None,
-        content_type: str,
-        content_encoding: str = "utf-8",
-    ) -> None:
-        """Register a serializer found by discovery (plugin or entry point).
-
-        Unlike :meth:`register`, it is refused by consumers without ``accept``
-        (while insecure serializers are disabled) unless enabled by hand.
-        """
-        self.register(name, encoder, decoder, content_type, content_encoding)
-        self._apply_policy(content_type)
 
     def _apply_policy(self, content_type: str) -> None:
         if self._safe_mode and content_type not in self._enabled_content_types:
@@ -166,12 +173,7 @@ class SerializerRegistry:
     def _content_type(self, name: str) -> str:
         if "/" in name:
             return name
-        try:
-            return self.name_to_type[name]
-        except KeyError:
-            if self._discover():
-                return self.name_to_type[name]
-            raise
+        return self.name_to_type[name]  # a miss asks the kernel
 
     def enable(self, name: str) -> None:
         """Let consumers without ``accept`` decode ``name`` (a name or content type)."""
@@ -185,50 +187,36 @@ class SerializerRegistry:
         self._disabled_content_types.add(content_type)
         self._enabled_content_types.discard(content_type)
 
-    # -- plugin discovery ---------------------------------------------------
+    # -- codecs from the kernel ---------------------------------------------
 
-    def _discover(self) -> bool:
-        """Load plugin and entry-point serializers; True if anything new appeared.
+    def _sync(self) -> None:
+        """Register the serializers the kernel offers that are new since the last call.
 
-        Called on a lookup miss.  Cheap when nothing changed since the last call.
+        The kernel returns the same list until its plugins change, so this
+        costs one comparison when nothing did.  A serializer already
+        registered under its name (by hand, or by the core before a plugin)
+        is kept.  New ones with a decoder are refused to consumers without
+        ``accept`` while the safe default holds, unless enabled by hand.
         """
-        before = (len(self._encoders), len(self._decoders), len(self.name_to_type))
         from . import plugins
 
-        if not self._discovered:
-            self._discovered = True
-            self._load_entry_points(plugins.KombuPluginWarning)
-        state = plugins.get_registry().state
-        if state is not self._seen_state:
-            self._seen_state = state
-            for spec, _dist in state.serializers:
-                if spec.name not in self.name_to_type:
-                    self.register(
-                        spec.name,
-                        spec.encode,
-                        spec.decode,
-                        spec.content_type,
-                        spec.content_encoding,
-                    )
-                self._apply_policy(spec.content_type)
-        return before != (len(self._encoders), len(self._decoders), len(self.name_to_type))
+        specs = plugins.get_registry().serializers()
+        if specs is self._seen_specs:
+            return
+        with self._sync_lock:
+            if specs is self._seen_specs:
+                return
+            for spec, _dist in specs:
+                self._add_spec(spec)
+            self._seen_specs = specs
 
-    def _load_entry_points(self, warning: type[Warning]) -> None:
-        from importlib.metadata import entry_points
-
-        for ep in entry_points(group="kombu.serializers"):
-            try:
-                encoder, decoder, content_type, content_encoding = ep.load()
-            except Exception as exc:
-                warnings.warn(
-                    f"kombu.serializers entry point {ep.name!r} ({ep.value}) failed to load "
-                    f"and is skipped ({type(exc).__name__}: {exc}); it must name a tuple "
-                    f"(encoder, decoder, content_type, content_encoding).",
-                    warning,
-                    stacklevel=4,
-                )
-                continue
-            self.register_discovered(ep.name, encoder, decoder, content_type, content_encoding)
+    def _add_spec(self, spec: CodecSpec) -> None:
+        if dict.__contains__(self.name_to_type, spec.name):
+            return
+        self.register(spec.name, spec.encode, spec.decode, spec.content_type,
+                      spec.content_encoding)
+        if spec.decode is not None:
+            self._apply_policy(spec.content_type)
 
     # -- encoding and decoding ----------------------------------------------
 
@@ -241,11 +229,10 @@ class SerializerRegistry:
         if serializer:
             entry = self._encoders.get(serializer)
             if entry is None:
-                if serializer == "raw":
-                    return raw_encode(data)
-                if not (self._discover() and serializer in self._encoders):
+                self._sync()
+                entry = self._encoders.get(serializer)
+                if entry is None:
                     raise SerializerNotInstalled(self._unknown_serializer(serializer))
-                entry = self._encoders[serializer]
             content_type, content_encoding, encoder = entry
         else:
             if isinstance(data, bytes):
@@ -256,21 +243,29 @@ class SerializerRegistry:
                 except UnicodeError as exc:
                     raise EncodeError(f"Cannot encode text body as utf-8: {exc}") from exc
             encoder = self._default_encode  # type: ignore[assignment]
+            if encoder is None:
+                self._sync()
+                encoder = self._default_encode  # type: ignore[assignment]
+                if encoder is None:
+                    raise SerializerNotInstalled(self._unknown_serializer(
+                        str(self._default_name)))
             content_type = self._default_content_type  # type: ignore[assignment]
-            content_encoding = self._default_content_encoding  # type: ignore[assignment]
+            content_encoding = self._default_content_encoding
         try:
             payload = encoder(data)
-        except SerializerNotInstalled:
+        except (SerializerNotInstalled, EncodeError):
             raise
         except Exception as exc:
             raise EncodeError(
                 f"Cannot serialize {type(data).__name__} with {content_type}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+        if content_encoding is None:
+            payload, content_encoding = payload
         return content_type, content_encoding, payload
 
     def _unknown_serializer(self, name: str) -> str:
-        known = ", ".join(sorted([*self._encoders, "raw"]))
+        known = ", ".join(sorted(self._encoders))
         return (
             f"No encoder installed for serializer {name!r} (installed: {known}). "
             f"Install the plugin that provides it, or register it with "
@@ -304,7 +299,8 @@ class SerializerRegistry:
         if not data:
             return data
         decode = self._decoders.get(content_type)
-        if decode is None and content_type not in _PASSTHROUGH and self._discover():
+        if decode is None and content_type not in _PASSTHROUGH:
+            self._sync()  # the first lookup, or a plugin's content type
             decode = self._decoders.get(content_type)
             if accept is None and content_type in self._disabled_content_types and not force:
                 raise ContentDisallowed(self._disabled_message(content_type))
@@ -362,103 +358,9 @@ class SerializerRegistry:
         )
 
 
-def _from_plugin(name: str, content_type: str) -> bool:
-    """True if an already-loaded plugin provides this serializer."""
-    plugins = sys.modules.get("kombu.plugins")
-    if plugins is None:
-        return False
-    kernel = plugins.get_registry()
-    if not kernel.loaded:
-        return False
-    return any(
-        spec.name == name and spec.content_type == content_type
-        for spec, _dist in kernel.state.serializers
-    )
-
-
 _PASSTHROUGH = frozenset({"application/data", "application/text", "text/plain"})
 
-
-def raw_encode(data: Any) -> tuple[str, str, Any]:
-    """The ``raw`` serializer: bytes as ``binary``, str as UTF-8 bytes."""
-    if isinstance(data, str):
-        try:
-            return "application/data", "utf-8", data.encode("utf-8")
-        except UnicodeError as exc:
-            raise EncodeError(f"Cannot encode raw text as utf-8: {exc}") from exc
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return "application/data", "binary", data
-    raise EncodeError(
-        f"The raw serializer sends bytes or str, not {type(data).__name__}: "
-        f"pick a serializer such as 'json' for other objects"
-    )
-
-
-# -- built-in codecs ----------------------------------------------------------
-
-
-def _pickle_dumps(obj: Any) -> bytes:
-    return pypickle.dumps(obj, protocol=pickle_protocol)
-
-
-def _pickle_loads(data: Any) -> Any:
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    return pickle_load(BytesIO(data))
-
-
-class _Optional:
-    """Encoder/decoder pair backed by a library imported on first use."""
-
-    def __init__(self, module: str, extra: str, serializer: str) -> None:
-        self.module_name = module
-        self.extra = extra
-        self.serializer = serializer
-        self.module: Any = None
-
-    def load(self) -> Any:
-        module = self.module
-        if module is None:
-            try:
-                module = self.module = __import__(self.module_name)
-            except ImportError:
-                raise SerializerNotInstalled(
-                    f"The {self.serializer} serializer needs the {self.module_name!r} "
-                    f"library: {_install_hint(self.extra)}"
-                ) from None
-        return module
-
-
-_yaml = _Optional("yaml", "yaml", "yaml")
-_msgpack = _Optional("msgpack", "msgpack", "msgpack")
-
-
-def _yaml_dumps(obj: Any) -> str:
-    return str(_yaml.load().safe_dump(obj))
-
-
-def _yaml_loads(data: Any) -> Any:
-    return _yaml.load().safe_load(data)
-
-
-def _msgpack_dumps(obj: Any) -> bytes:
-    return bytes(_msgpack.load().packb(obj, use_bin_type=True))
-
-
-def _msgpack_loads(data: Any) -> Any:
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    return _msgpack.load().unpackb(data, raw=False)
-
-
 registry = SerializerRegistry()
-registry.register("json", _json.dumps, _json.loads, "application/json", "utf-8")
-registry.register(
-    "pickle", _pickle_dumps, _pickle_loads, "application/x-python-serialize", "binary"
-)
-registry.register("yaml", _yaml_dumps, _yaml_loads, "application/x-yaml", "utf-8")
-registry.register("msgpack", _msgpack_dumps, _msgpack_loads, "application/x-msgpack", "binary")
-registry._set_default_serializer("json")
 
 dumps = registry.dumps
 loads = registry.loads
@@ -482,10 +384,13 @@ def prepare_accept_content(
         if "/" in item:
             out.add(item)
             continue
-        table = name_to_type if name_to_type is not None else registry.name_to_type
-        content_type = table.get(item)
-        if content_type is None and name_to_type is None and registry._discover():
+        if name_to_type is None:
             content_type = registry.name_to_type.get(item)
+            if content_type is None:
+                registry._sync()
+                content_type = registry.name_to_type.get(item)
+        else:
+            content_type = name_to_type.get(item)
         if content_type is None:
             raise SerializerNotInstalled(
                 f"No encoder/decoder installed for {item!r}: install the plugin that "
@@ -509,10 +414,11 @@ def enable_insecure_serializers(choices: Iterable[str] | None = _NOTSET) -> None
 def disable_insecure_serializers(allowed: Iterable[str] | None = _NOTSET) -> None:
     """Refuse every serializer except ``allowed`` (default json) to consumers without ``accept``.
 
-    Producers may still encode with them.
+    Producers may still encode with them.  This is the state kombu starts in.
     """
     if allowed is _NOTSET:
         allowed = SAFE_SERIALIZERS
+    registry._sync()
     registry._safe_mode = True
     registry._enabled_content_types.clear()
     for content_type in registry._decoders:
@@ -521,4 +427,39 @@ def disable_insecure_serializers(allowed: Iterable[str] | None = _NOTSET) -> Non
         registry.enable(name)
 
 
-disable_insecure_serializers()
+# -- pickle settings and raw_encode: kombu's names, kept where the codecs live ------
+
+_PICKLE_NAMES = {"pickle": "", "pickle_load": "load", "pickle_loads": "loads"}
+
+
+class _SerializationModule(ModuleType):
+    """This module, with ``pickle_protocol`` read from and written to
+    :mod:`kombu.builtin_codecs` (whose pickle encoder uses it), and the pickle
+    names imported on first use: ``import kombu.serialization`` stays cheap."""
+
+    @property
+    def pickle_protocol(self) -> int:
+        from . import builtin_codecs
+
+        return builtin_codecs.pickle_protocol
+
+    @pickle_protocol.setter
+    def pickle_protocol(self, value: int) -> None:
+        from . import builtin_codecs
+
+        builtin_codecs.pickle_protocol = int(value)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "raw_encode":
+            from .builtin_codecs import raw_encode
+
+            return raw_encode
+        attr = _PICKLE_NAMES.get(name)
+        if attr is not None:
+            import pickle
+
+            return getattr(pickle, attr) if attr else pickle
+        raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+
+
+sys.modules[__name__].__class__ = _SerializationModule

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from kombu.utils.eventio import ERR, READ, WRITE
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from .hub import Hub
 
 __all__ = (
     "callback_for",
@@ -19,6 +15,16 @@ __all__ = (
     "repr_readers",
     "repr_writers",
 )
+
+
+class HubLike(Protocol):
+    """What these helpers read of a :class:`kombu.asynchronous.Hub`."""
+
+    @property
+    def readers(self) -> Mapping[int, Any]: ...
+
+    @property
+    def writers(self) -> Mapping[int, Any]: ...
 
 
 def repr_flag(flag: int) -> str:
@@ -47,7 +53,7 @@ def _rcb(entry: Any) -> str:
     return _name(cb)
 
 
-def callback_for(h: Hub, fd: int, flag: int, *default: Any) -> Any:
+def callback_for(h: HubLike, fd: int, flag: int, *default: Any) -> Any:
     """Return the callback used for hub+fd+flag (or ``default[0]`` if none)."""
     try:
         if flag & READ:
@@ -65,22 +71,22 @@ def callback_for(h: Hub, fd: int, flag: int, *default: Any) -> Any:
     return entry[0] if isinstance(entry, tuple) else entry
 
 
-def repr_readers(h: Hub) -> list[str]:
+def repr_readers(h: HubLike) -> list[str]:
     """Return description of pending readers."""
     return [f"({fd}){repr_flag(READ | ERR)}->{_rcb(entry)}" for fd, entry in h.readers.items()]
 
 
-def repr_writers(h: Hub) -> list[str]:
+def repr_writers(h: HubLike) -> list[str]:
     """Return description of pending writers."""
     return [f"({fd}){repr_flag(WRITE)}->{_rcb(entry)}" for fd, entry in h.writers.items()]
 
 
-def repr_active(h: Hub) -> str:
+def repr_active(h: HubLike) -> str:
     """Return description of active readers and writers."""
     return ", ".join(repr_readers(h) + repr_writers(h))
 
 
-def repr_events(h: Hub, events: Iterable[tuple[int, int]]) -> str:
+def repr_events(h: HubLike, events: Iterable[tuple[int, int]]) -> str:
     """Return description of events returned by poll."""
     return ", ".join(
         f"{fd}({repr_flag(flag)})->{_name(callback_for(h, fd, flag, '(GONE)'))}"

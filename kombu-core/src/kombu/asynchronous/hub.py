@@ -12,6 +12,7 @@ from typing import Any
 from kombu.log import get_logger
 from kombu.utils.eventio import ERR, READ, SELECT_BAD_FD, WRITE, poll
 
+from .debug import repr_active, repr_events
 from .timer import Entry, Timer
 
 __all__ = ("Handle", "Hub", "Stop", "get_event_loop", "set_event_loop")
@@ -543,13 +544,9 @@ class Hub:
     # -- debugging ------------------------------------------------------
 
     def repr_active(self) -> str:
-        from .debug import repr_active
-
         return repr_active(self)
 
     def repr_events(self, events: Iterable[tuple[int, int]]) -> str:
-        from .debug import repr_events
-
         return repr_events(self, events)
 
     def __repr__(self) -> str:

@@ -29,7 +29,7 @@ def serializer_choices() -> tuple[list[str], dict[str, str]]:
     """``(available, unavailable)``: names that encode here, and name -> why not."""
     from ..serialization import registry
 
-    registry._discover()  # plugin serializers are registered on first lookup
+    registry._sync()  # plugin serializers are registered on first lookup
     available, unavailable = ["raw"], {}
     for name in sorted(registry._encoders):
         try:

@@ -195,7 +195,7 @@ def _check_consume(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> N
 def _accept_list(text: str, parser: argparse.ArgumentParser) -> list[str]:
     from ..serialization import registry
 
-    registry._discover()
+    registry._sync()
     names = [item.strip() for item in text.split(",") if item.strip()]
     if not names:
         _fail(parser, "--accept needs at least one serializer or content type, e.g. "

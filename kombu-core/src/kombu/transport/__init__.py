@@ -8,19 +8,21 @@ for transports that live in plugins (``kombu.transport.redis``,
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.machinery
 import sys
 from collections.abc import Iterator, MutableMapping
+from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
 
-from ..exceptions import TransportNotInstalled
-from ..plugins import FIRST_PARTY_MODULES, get_registry, load_symbol
+from ..plugins import DEFAULT_TRANSPORT as DEFAULT_TRANSPORT
+from ..plugins import FIRST_PARTY_MODULES, get_registry
+from ..plugins import get_transport_cls as get_transport_cls
 from ..plugins import register_transport as register_transport
+from ..plugins import resolve_transport as resolve_transport
 from ..plugins import unregister_transport as unregister_transport
 
 __all__ = (
+    "DEFAULT_TRANSPORT",
     "TRANSPORT_ALIASES",
     "get_transport_cls",
     "register_transport",
@@ -28,8 +30,6 @@ __all__ = (
     "supports_librabbitmq",
     "unregister_transport",
 )
-
-DEFAULT_TRANSPORT = "amqp"
 
 
 class _Aliases(MutableMapping[str, str]):
@@ -43,7 +43,7 @@ class _Aliases(MutableMapping[str, str]):
 
     def __delitem__(self, name: str) -> None:
         registry = get_registry()
-        if name not in registry._explicit:
+        if not registry.is_explicit(name):
             raise KeyError(f"{name!r} was not registered with register_transport()")
         registry.unregister_transport(name)
 
@@ -68,45 +68,13 @@ def supports_librabbitmq() -> bool:
     return False
 
 
-def _is_symbol_path(name: str) -> bool:
-    return ":" in name or "." in name
+class _PluginModuleFinder:
+    """Answers ``kombu.transport.<name>`` with the module a plugin declared.
 
-
-def resolve_transport(transport: Any = None) -> Any:
-    """Turn an alias into what it names: a class, or a ``"module:Class"`` path.
-
-    A class (or anything that is not a string) is returned unchanged.  An
-    unknown alias raises :class:`~kombu.exceptions.TransportNotInstalled`
-    (a ``KeyError``) whose message says what to install.
+    A meta path finder and its own loader (the import system's protocols,
+    without ``importlib.abc``, whose import costs more than the rest of this
+    package).
     """
-    if transport is None:
-        transport = DEFAULT_TRANSPORT
-    if not isinstance(transport, str):
-        return transport
-    if _is_symbol_path(transport):
-        return transport
-    return get_registry().entry(transport).target
-
-
-def get_transport_cls(transport: Any = None) -> type:
-    """The Transport class for an alias, a ``"module:Class"`` path or a class."""
-    if transport is None:
-        transport = DEFAULT_TRANSPORT
-    if not isinstance(transport, str):
-        return transport
-    if _is_symbol_path(transport):
-        try:
-            return load_symbol(transport)
-        except (ImportError, AttributeError) as exc:
-            raise TransportNotInstalled(
-                f"Cannot import transport {transport!r}: {exc}. Check the path "
-                f"('package.module:Class') and that its package is installed."
-            ) from exc
-    return get_registry().transport_class(transport)
-
-
-class _PluginModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Answers ``kombu.transport.<name>`` with the module a plugin declared."""
 
     prefix = __name__ + "."
 
@@ -123,9 +91,10 @@ class _PluginModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                 f"installed. Install it with: pip install 'kombu-core[{extra}]'",
                 name=fullname,
             )
-        return importlib.machinery.ModuleSpec(fullname, self, origin=found[0])
+        loader: Any = self  # a loader by protocol, not by importlib.abc class
+        return ModuleSpec(fullname, loader, origin=found[0])
 
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
         module = importlib.import_module(str(spec.origin))
         return module
 

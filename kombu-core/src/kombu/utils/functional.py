@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-import random
-import threading
 from collections import OrderedDict, UserDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import wraps
@@ -68,6 +65,8 @@ class LRUCache(UserDict):  # type: ignore[type-arg]
     """
 
     def __init__(self, limit: int | None = None) -> None:
+        import threading  # here, not at import: most programs never make one
+
         self.limit = limit
         self.mutex = threading.RLock()
         self.data: OrderedDict[Any, Any] = OrderedDict()
@@ -159,6 +158,8 @@ class LRUCache(UserDict):  # type: ignore[type-arg]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        import threading
+
         self.__dict__.update(state)
         self.mutex = threading.RLock()
 
@@ -179,8 +180,10 @@ def memoize(
     """
 
     def decorate(fun: Callable[..., T]) -> Callable[..., T]:
+        from _thread import allocate_lock
+
         cache = Cache(limit=maxsize)
-        lock = threading.Lock()
+        lock = allocate_lock()
 
         @wraps(fun)
         def memoized(*args: Any, **kwargs: Any) -> T:
@@ -297,6 +300,8 @@ def dictfilter(d: Mapping[Any, Any] | None = None, **kw: Any) -> dict[Any, Any]:
 
 def shufflecycle(it: Iterable[T]) -> Iterator[T]:
     """Yield the items of ``it`` forever, in a random order each time."""
+    import random
+
     items = list(it)
     while True:
         random.shuffle(items)
@@ -423,6 +428,8 @@ def reprcall(
 
 def accepts_argument(func: Callable[..., Any], argument_name: str) -> bool:
     """True if ``func`` has a parameter named ``argument_name`` (not ``*args``/``**kw``)."""
+    import inspect  # only here: importing it costs more than this whole module
+
     try:
         parameters = inspect.signature(func).parameters
     except (TypeError, ValueError):

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ("instantiate", "symbol_by_name")
+__all__ = ("instantiate", "load_symbol", "symbol_by_name")
 
 
 def symbol_by_name(
@@ -53,6 +53,16 @@ def symbol_by_name(
         if default is None:
             raise
         return default
+
+
+def load_symbol(path: str) -> Any:
+    """Import ``"pkg.module:Name"`` or ``"pkg.module.Name"``."""
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise ValueError(f"{path!r} is not a 'package.module:Name' path")
+    return symbol_by_name(f"{module_name}:{attr}")
 
 
 def instantiate(name: Any, *args: Any, **kwargs: Any) -> Any:

@@ -124,7 +124,7 @@ def cycle_by_name(name: str | type[round_robin_cycle]) -> type[round_robin_cycle
         return CYCLE_ALIASES[name]
     except KeyError:
         if ":" in name or "." in name:
-            from ..plugins import load_symbol
+            from .imports import load_symbol
 
             cls: type[round_robin_cycle] = load_symbol(name)
             return cls
