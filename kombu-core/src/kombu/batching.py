@@ -24,8 +24,10 @@ outcome is uncertain (some messages may have gone) raises
 
 from __future__ import annotations
 
-import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import threading
 
 __all__ = ("DEFAULT_BATCH_SIZE", "PublishBatch", "batch_for", "supports_batch_publish")
 
@@ -146,6 +148,8 @@ class PublishBatch:
 def _local_of(producer: Any) -> threading.local:
     local = producer.__dict__.get("_batches")
     if local is None:
+        import threading  # on first use: `import kombu` stays free of it
+
         local = producer._batches = threading.local()
     return local  # type: ignore[no-any-return]
 

@@ -10,7 +10,6 @@ Failover lists (``'amqp://a;amqp://b'``) are the caller's business.
 from __future__ import annotations
 
 import importlib.util
-import logging
 from collections.abc import Mapping
 from functools import partial
 from typing import Any, NamedTuple
@@ -44,7 +43,6 @@ def _have_ssl() -> bool:
 #: Whether this Python has a working :mod:`ssl` module (TLS is possible).
 ssl_available = _have_ssl()
 
-logger = logging.getLogger(__name__)
 
 #: Percent-encode everything that is not unreserved (``'/'`` included).
 safequote = partial(quote, safe="")
@@ -122,7 +120,7 @@ def _ssl_options(query: dict[str, Any]) -> None:
         elif key == "ssl_cert_reqs":
             value = parse_ssl_cert_reqs(value)
             if value is None:
-                logger.warning("No ssl module: defaulting to insecure SSL behaviour.")
+                _logger().warning("No ssl module: defaulting to insecure SSL behaviour.")
         ssl_opts[key] = value
     query["ssl"] = ssl_opts
 
@@ -243,3 +241,17 @@ def query_value(value: Any) -> Any:
         except ValueError:
             pass
     return value
+
+
+def _logger() -> Any:
+    import logging
+
+    return logging.getLogger(__name__)
+
+
+def __getattr__(name: str) -> Any:
+    # kombu's module logger, made on first use: importing logging costs more
+    # than the rest of this module.
+    if name == "logger":
+        return _logger()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,6 +19,7 @@ from typing import Any
 
 from ...utils.scheduling import FairCycle
 from .contract import Binding, Delivery, RouteTable, Target
+from .entities import EntityMixin
 from .envelope import deadline as _deadline
 from .envelope import ttl_ms
 
@@ -94,11 +95,8 @@ class HookStorage:
         self.channel = channel
         self.state = channel.connection.state
         self._pos = 0
-        cls = type(channel)
-        from .channel import Channel
-
         #: The transport shares bindings itself (kombu's ``supports_fanout`` contract).
-        self._own_table = cls.get_table is not Channel.get_table
+        self._own_table = type(channel).get_table is not EntityMixin.get_table
 
     # -- queues --------------------------------------------------------------
 
