@@ -181,6 +181,10 @@ def test_two_commands_run_as_written_in_a_fresh_clone(clone: Path, helpers: Any,
     assert "memory" in shell("kombu transports", clone, active).stdout
     matrix = shell("kombu transports --matrix", clone, active).stdout
     assert "transport" in matrix and "memory" in matrix, matrix
+    assert "| transport |" in shell("kombu transports --matrix --markdown --all", clone,
+                                    active).stdout
+    assert "usage" in shell("kombu --help", clone, active).stdout.lower()
+    assert "kombu-core" in shell("kombu --version", clone, active).stdout
     readme = (clone / "README.md").read_text()
     shell("python3 scripts/update_transport_table.py", clone, active)
     assert (clone / "README.md").read_text() == readme  # the stored table is current
@@ -195,6 +199,7 @@ def test_two_commands_run_as_written_in_a_fresh_clone(clone: Path, helpers: Any,
 #: Every command the README shows, and who runs it exactly as written.
 RUN_HERE = {*INSTALL_LINES, TWO_COMMANDS[0], "python3 scripts/test.py --list",
             "python3 scripts/test.py lint", "kombu transports", "kombu transports --matrix",
+            "kombu transports --matrix --markdown --all", "kombu --help", "kombu --version",
             "python3 scripts/update_transport_table.py", "python benchmarks/bench_memory.py"}
 RUN_BY_CI = {"python3 scripts/test.py"}  # .ci/run: CI runs the whole suite with it
 #: Commands outside this module's reach, each with the reason; an entry that
