@@ -103,6 +103,7 @@ class MemoryState(BrokerState):
 
 
 _tags = itertools.count(1)
+_new = tuple.__new__  # a Delivery without NamedTuple's keyword handling (hot path)
 
 
 class MemoryStorage:
@@ -211,7 +212,7 @@ class MemoryStorage:
                 popleft = levels[0].popleft
                 while len(out) < n:
                     try:
-                        out.append(Delivery(queue, next(_tags), popleft(), leased))
+                        out.append(_new(Delivery, (queue, next(_tags), popleft(), leased, 0)))
                     except IndexError:
                         break
             else:

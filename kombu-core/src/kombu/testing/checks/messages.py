@@ -29,9 +29,7 @@ def serializers() -> list[str]:
     from ... import serialization
 
     registry = serialization.registry
-    discover = getattr(registry, "_discover", None)
-    if discover is not None:
-        discover()
+    registry._sync()  # plugin serializers arrive on the first lookup: ask for them now
     names = []
     for name in sorted(getattr(registry, "_encoders", None) or registry.name_to_type):
         try:

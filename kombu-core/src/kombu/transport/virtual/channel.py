@@ -101,6 +101,8 @@ class Channel(ConsumingMixin, EntityMixin, AbstractChannel, base.StdChannel):
         "queue_order_strategy")
 
     _qos: _QoS | None = None
+    #: Whether the QoS class keeps the engine's ack (so basic_ack may inline it).
+    _plain_qos = False
     _cycle: FairCycle | None = None
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
@@ -116,6 +118,7 @@ class Channel(ConsumingMixin, EntityMixin, AbstractChannel, base.StdChannel):
         self.closed = False
         self._flow_active = True
         self._buffer: deque[Delivery] = deque()
+        self._queue_ttls: dict[str, float | None] = {}
         self._qargs: dict[str, Any] = {}
         self._direct_targets: dict[Any, tuple[Target, ...]] = {}
         self.events: dict[str, set[Callable[..., Any]]] = {"basic_return": set()}
@@ -151,6 +154,7 @@ class Channel(ConsumingMixin, EntityMixin, AbstractChannel, base.StdChannel):
         qos = self._qos
         if qos is None:
             qos = self._qos = self.QoS(self)
+            self._plain_qos = type(qos).ack is QoS.ack
         return qos
 
     @property
@@ -237,6 +241,15 @@ class Channel(ConsumingMixin, EntityMixin, AbstractChannel, base.StdChannel):
             storage.put(message, targets, None)
             return 1
         router = self.connection.router
+        # The hot path: the cached route of this exchange and routing key.
+        route = router.routes.get(exchange)
+        if route is not None and (storage.checks_route_version
+                                  or storage.route_version(exchange) == route.version):
+            entry = route.cache.get(routing_key)
+            if entry is not None:
+                targets = entry.targets.get(priority)
+                if targets is not None and storage.put(message, targets, route.version):
+                    return len(targets)
         for _ in range(10):
             route = router.route(exchange, storage, self.exchange_types)
             if route.meta is None:
@@ -302,10 +315,18 @@ class Channel(ConsumingMixin, EntityMixin, AbstractChannel, base.StdChannel):
 
     def basic_ack(self, delivery_tag: Any, multiple: bool = False) -> None:
         """Acknowledge a message: it leaves the broker for good before this returns."""
+        qos = self._qos or self.qos
         if multiple:
-            self.qos.ack_multiple(delivery_tag)
-        else:
-            self.qos.ack(delivery_tag)
+            qos.ack_multiple(delivery_tag)
+        elif not self._plain_qos:
+            qos.ack(delivery_tag)
+        else:  # QoS.ack, inlined: the consume hot path
+            message = qos._delivered.pop(delivery_tag, None)
+            if message is not None:
+                if getattr(message, "_leased", False):
+                    self.storage.ack((delivery_tag,))
+                if self.connection._loop is not None:
+                    self.connection._capacity_freed(self)
 
     def basic_reject(self, delivery_tag: Any, requeue: bool = False) -> None:
         """Reject a message: requeue it, or dead-letter (or drop) it."""

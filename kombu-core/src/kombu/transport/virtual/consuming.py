@@ -21,6 +21,8 @@ from .message import Message as _Message
 
 __all__ = ("ConsumingMixin",)
 
+_UNKNOWN: Any = object()
+
 
 class ConsumingMixin:
     """Consumers and delivery (mixed into the virtual Channel)."""
@@ -31,6 +33,8 @@ class ConsumingMixin:
     queue_order_strategy = "round_robin"
     #: Most messages one fetch moves when no prefetch limit is set.
     fetch_batch = 100
+    #: Whether the broker ever pushed an entry to this channel (broadcasts).
+    _pushed = False
 
     connection: Any
     storage: Any
@@ -46,6 +50,8 @@ class ConsumingMixin:
     _rotation: int
     _flow_active: bool
     _buffer: deque[Delivery]
+    #: queue -> its x-message-ttl (ms) or None, as this channel last read it.
+    _queue_ttls: dict[str, float | None]
     _cycle: Any
     _qos: Any
 
@@ -57,6 +63,7 @@ class ConsumingMixin:
         def _requeue_deliveries(self, deliveries: Any) -> None: ...
         def _dead_letter(self, message: Any, reason: str = "rejected") -> None: ...
         def _queue_ttl(self, queue: str) -> float | None: ...
+        def _queue_arguments(self, queue: str | None) -> Any: ...
 
     # -- consuming ------------------------------------------------------------
 
@@ -132,8 +139,8 @@ class ConsumingMixin:
         self._flow_active = bool(active)
 
     def _make_message(self, delivery: Delivery) -> _Message:
-        return self.Message(delivery.payload, channel=self, queue=delivery.queue,
-                            delivery_tag=delivery.tag, leased=delivery.leased)
+        return self.Message(delivery.payload, self, delivery.queue, delivery.tag,
+                            delivery.leased)
 
     def _expire_if_due(self, message: _Message) -> bool:
         """Dead-letter (or drop) ``message`` if its TTL ran out while it waited."""
@@ -188,6 +195,7 @@ class ConsumingMixin:
 
     def push(self, delivery: Delivery) -> None:
         """An entry the broker pushed to this channel (e.g. a fanout broadcast)."""
+        self._pushed = True
         self._buffer.append(delivery)
 
     def deliver_buffered(self, limit: int) -> int:
@@ -199,30 +207,38 @@ class ConsumingMixin:
         no_ack = self.no_ack_consumers
         qos = self.qos
         delivered_map = qos._delivered
-        make = self._make_message
+        make = self.Message
+        ttls = self._queue_ttls
+        popleft = buffer.popleft
         while buffer and delivered < limit and self._flow_active and not self.closed:
-            if not buffer[0].leased and not qos.can_consume():
+            if self._pushed and not buffer[0][3] and not qos.can_consume():
                 break  # pushed entries count against the prefetch limit here
-            delivery = buffer.popleft()
-            tags = consumers.get(delivery.queue)
+            queue, dtag, payload, leased, _ = popleft()
+            tags = consumers.get(queue)
             if not tags:
-                self._requeue_deliveries((delivery,))
+                self._requeue_deliveries((Delivery(queue, dtag, payload, leased),))
                 continue
             if len(tags) == 1:
                 tag = tags[0]
             else:
                 tag = tags[self._rotation % len(tags)]
                 self._rotation += 1
-            message = make(delivery)
-            if self._expire_if_due(message):
+            message = make(payload, self, queue, dtag, leased)
+            qttl = ttls.get(queue, _UNKNOWN)
+            if qttl is _UNKNOWN:
+                qttl = self._queue_ttl(queue)
+                if self._queue_arguments(queue) is not None:  # known: keep it
+                    ttls[queue] = qttl
+            if (qttl is not None or "expiration" in message.properties) \
+                    and self._expire_if_due(message):
                 continue
             message.delivery_info["consumer_tag"] = tag
             if tag in no_ack:
-                if delivery.leased:
-                    self.storage.ack((delivery.tag,))
+                if leased:
+                    self.storage.ack((dtag,))
                     message._leased = False
             else:
-                delivered_map[delivery.tag] = message
+                delivered_map[dtag] = message
             delivered += 1
             callbacks[tag](message)
         return delivered

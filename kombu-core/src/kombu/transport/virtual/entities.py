@@ -35,6 +35,7 @@ class EntityMixin:
     connection: Any
     exchange_types: dict[str, ExchangeType]
     _qargs: dict[str, tuple[Mapping[str, Any] | None, float]]
+    _queue_ttls: dict[str, float | None]
     _direct_targets: dict[Any, Any]
 
     # -- exchanges ------------------------------------------------------------
@@ -205,6 +206,7 @@ class EntityMixin:
         else:
             self.storage.declare_queue(queue, dict(arguments) if arguments else None)
             self._qargs[queue] = (dict(arguments) if arguments else {}, 0.0)
+            self._queue_ttls.pop(queue, None)
             self._direct_targets.clear()
             self.connection.router.forget_targets()
         return queue_declare_ok_t(queue, self.storage.queue_size(queue),
@@ -244,6 +246,7 @@ class EntityMixin:
             return 0
         size = int(storage.delete_queue(queue))
         self._qargs.pop(queue, None)
+        self._queue_ttls.pop(queue, None)
         self._direct_targets.clear()
         self.connection.router.forget()
         return size

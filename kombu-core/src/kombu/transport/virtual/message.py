@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from ...message import _NOT_DECODED
 from ...message import Message as _BaseMessage
 from .envelope import loads as _loads
 
@@ -28,10 +29,11 @@ class Message(_BaseMessage):
                  delivery_tag: Any = None, leased: bool = True, **kwargs: Any) -> None:
         self._queue = queue
         self._leased = leased
-        self.errors: list[Any] = []
+        errors: list[Any] = []
+        self.errors = errors
         stored = payload
         try:
-            if not isinstance(payload, dict):
+            if payload.__class__ is not dict:
                 payload = _loads(payload)
             properties = payload["properties"]
             delivery_info = properties["delivery_info"]
@@ -55,9 +57,28 @@ class Message(_BaseMessage):
             if delivery_tag is None and channel is not None:
                 delivery_tag = channel._next_delivery_tag()
         properties["delivery_tag"] = delivery_tag
-        # Positional: kombu's documented Message signature order.
-        _init(self, body, delivery_tag, content_type, content_encoding, delivery_info,
-              properties, headers, "utf-8", None, channel, self.errors, **kwargs)
+        if kwargs or errors or headers.__class__ is not dict or headers.get("compression"):
+            # Positional: kombu's documented Message signature order.
+            _init(self, body, delivery_tag, content_type, content_encoding, delivery_info,
+                  properties, headers, "utf-8", None, channel, errors, **kwargs)
+            return
+        # What Message.__init__ does for a plain envelope, inlined (the hot path).
+        self.channel = channel
+        self.delivery_tag = delivery_tag
+        self.content_type = content_type
+        self.content_encoding = content_encoding
+        self.delivery_info = delivery_info
+        self.headers = headers
+        self.properties = properties
+        self.accept = None
+        self._decoded_cache = _NOT_DECODED
+        self._state = "RECEIVED"
+        if body.__class__ is str:
+            try:
+                body = body.encode("utf-8")
+            except UnicodeError:
+                errors.append(sys.exc_info())
+        self.body = body
 
     def _salvage(self, payload: Any) -> tuple[Any, ...]:
         """Take what can be read from a malformed envelope; keep the error.

@@ -53,7 +53,11 @@ class QoS:
         """Acknowledge a message: its storage entry is deleted before this returns."""
         message = self._delivered.pop(delivery_tag, None)
         if message is not None:
-            self.channel._ack_messages((message,))
+            channel = self.channel
+            if getattr(message, "_leased", False):
+                channel.storage.ack((delivery_tag,))
+            if channel.connection._loop is not None:
+                channel.connection._capacity_freed(channel)
 
     def ack_multiple(self, delivery_tag: Any) -> None:
         """Acknowledge every message delivered up to and including ``delivery_tag``."""

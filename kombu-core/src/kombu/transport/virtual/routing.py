@@ -81,13 +81,14 @@ class Router:
     """The route cache of one connection, shared by its channels."""
 
     def __init__(self) -> None:
-        self._routes: dict[str, Route] = {}
+        #: exchange -> its cached route (read by the publish hot path).
+        self.routes: dict[str, Route] = {}
         self._lock = threading.Lock()
 
     def route(self, exchange: str, storage: Any, exchange_types: dict[str, ExchangeType],
               refresh: bool = False) -> Route:
         """The cached route of ``exchange``, read again if its table changed."""
-        route = None if refresh else self._routes.get(exchange)
+        route = None if refresh else self.routes.get(exchange)
         if route is not None and not storage.checks_route_version:
             version = storage.route_version(exchange)
             if version is None or version != route.version:
@@ -98,18 +99,18 @@ class Router:
             etype = exchange_types.get(meta["type"]) if meta is not None else None
             route = Route(exchange, table, etype)
             with self._lock:
-                self._routes[exchange] = route
+                self.routes[exchange] = route
         return route
 
     def forget_targets(self) -> None:
         """Recompute priority levels on next use (a queue was (re)declared)."""
-        for route in list(self._routes.values()):
+        for route in list(self.routes.values()):
             route.cache = {}
 
     def forget(self, exchange: str | None = None) -> None:
         """Drop the cached route of ``exchange`` (of every exchange if None)."""
         with self._lock:
             if exchange is None:
-                self._routes.clear()
+                self.routes.clear()
             else:
-                self._routes.pop(exchange, None)
+                self.routes.pop(exchange, None)
