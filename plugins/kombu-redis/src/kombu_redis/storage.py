@@ -30,6 +30,7 @@ from kombu.transport.virtual.exchange import STANDARD_EXCHANGE_TYPES
 from . import scripts
 from .layout import Layout
 from .routing import binding_member, bindings_from_members
+from .wire import pack
 
 __all__ = ("RedisStorage",)
 
@@ -54,6 +55,9 @@ class RedisStorage:
             self.layout.visibility_timeout if self.layout.ack_emulation else None)
         self.wire = transport.new_wire()
         self._plans: dict[Any, Any] = {}
+        # HDEL/ZREM of one tag, packed but for the tag (see ack).
+        self._hdel_one = pack(["HDEL", self.layout.hkey, ""])[:-len(b"$0\r\n\r\n")]
+        self._zrem_one = pack(["ZREM", self.layout.zkey, ""])[:-len(b"$0\r\n\r\n")]
         self._tag_base = uuid.uuid4().hex[:16]
         self._fetch_seq = count(1)
         try:
@@ -250,6 +254,13 @@ class RedisStorage:
         return out
 
     def ack(self, tags: Sequence[Any]) -> None:
+        if len(tags) == 1:  # the hot path: one ack, packed from templates
+            tag = tags[0]
+            if not str(tag).startswith(PUSHED_PREFIX):
+                data = tag.encode() if isinstance(tag, str) else bytes(tag)
+                bulk = b"$%d\r\n%b\r\n" % (len(data), data)
+                self.wire.send_packed_noreply([self._hdel_one + bulk, self._zrem_one + bulk])
+            return
         layout = self.layout
         tags = [t for t in tags if not str(t).startswith(PUSHED_PREFIX)]
         commands = []
