@@ -492,3 +492,30 @@ def test_through_connection_api(tmp_path):
             conn.drain_events(timeout=2)
     assert received == [{"n": 1}]
     assert os.listdir(tmp_path / "data" / "jobs-q" / ".unacked") == []
+
+
+def test_a_forked_child_renews_its_own_leases(tmp_path):
+    t, ch = make(tmp_path)
+    ch.queue_declare("fq")
+    publish(ch, "first", "", "fq")
+    assert ch.basic_get("fq") is not None  # the parent's keeper thread starts
+    publish(ch, "child", "", "fq")
+    out = MP.Queue()
+
+    def child():
+        held = ch.basic_get("fq")  # the inherited connection, in a process without the thread
+        out.put(t._keeper is not None and t._keeper.is_alive())
+        time.sleep(1.5)  # three leases
+        out.put(held.body.decode() if held is not None else None)
+
+    proc = MP.Process(target=child)
+    proc.start()
+    try:
+        assert out.get(timeout=10) is True
+        t2, other = make(tmp_path)
+        time.sleep(1.0)
+        assert other.basic_get("fq") is None, "the child's message lapsed while it lived"
+        assert out.get(timeout=10) == "child"
+        t2.close_connection(t2)
+    finally:
+        proc.join(10)

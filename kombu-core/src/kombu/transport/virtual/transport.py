@@ -136,7 +136,9 @@ class Transport(base.Transport):
 
     def _leases_held(self, channel: Channel) -> None:
         """``channel`` holds leased entries: make sure someone renews them."""
-        if self._keeper is None:
+        keeper = self._keeper
+        # A keeper inherited through fork() is not running in this process.
+        if keeper is None or (not keeper.is_alive() and not keeper.stopped.is_set()):
             lease = channel.storage.lease_seconds
             if lease:
                 self._keeper = LeaseKeeper(self, float(lease))
