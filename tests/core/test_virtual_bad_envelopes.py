@@ -42,3 +42,30 @@ def test_malformed_envelope_goes_to_on_decode_error_or_is_delivered(kind: str) -
         assert {"n": 1} in bodies, "the good message behind the bad one was not delivered"
         assert len(errors) + len(bodies) == 2, (errors, bodies)
         assert all(isinstance(e, Exception) for e in errors), errors
+
+
+@pytest.mark.parametrize("envelope", [
+    {"body": "e30=", "properties": "oops", "headers": {}},
+    {"body": "e30=", "properties": {"delivery_info": [1]}, "headers": ["x"]},
+], ids=["properties-not-a-map", "delivery-info-and-headers-not-maps"])
+def test_malformed_envelope_is_dead_lettered(envelope: dict[str, Any]) -> None:
+    with Connection("memory://") as conn:
+        channel = conn.default_channel
+        dlq = Queue("bad-envelope-dlq")
+        dlq(channel).declare()
+        queue = Queue("bad-envelope-source", queue_arguments={
+            "x-dead-letter-exchange": "", "x-dead-letter-routing-key": dlq.name})
+        queue(channel).declare()
+        storage = channel.storage
+        storage.state.queue(queue.name).put(dict(envelope))
+        failed: list[BaseException] = []
+
+        def on_decode_error(message: Any, exc: BaseException) -> None:
+            failed.append(exc)
+            message.reject(requeue=False)
+
+        with Consumer(channel, [queue], callbacks=[lambda b, m: m.ack()],
+                      on_decode_error=on_decode_error):
+            conn.drain_events(timeout=1)
+        assert len(failed) == 1
+        assert dlq(channel).get(no_ack=True) is not None, "the bad message was not dead-lettered"
