@@ -29,12 +29,12 @@ from typing import Any
 
 from ...connection import Connection
 
-__all__ = ("RAW_ENVELOPES", "WRITERS", "EnvelopeWriter", "accepted", "bad_publishes", "good_envelope",
-           "load_writer")
+__all__ = ("RAW_ENVELOPES", "WRITERS", "EnvelopeWriter", "accepted", "bad_publishes",
+           "good_envelope", "load_writer")
 
 #: ``write(conn, queue, payload)`` and ``set_aside(conn, queue)`` (may be None).
-EnvelopeWriter = tuple[Callable[[Connection, str, bytes], None],
-                       Callable[[Connection, str], int] | None]
+Writer = Callable[[Connection, str, bytes], None]
+EnvelopeWriter = tuple[Writer, Callable[[Connection, str], int] | None]
 
 #: Bodies that fail to decode, per serializer content type.
 GARBAGE = {
@@ -47,17 +47,19 @@ GARBAGE = {
 
 def accepted() -> list[str]:
     """What the scenario's consumers accept: every installed serializer but pickle."""
-    from ...serialization import registry
+    from ..checks.messages import serializers
 
-    return sorted(name for name in dict(registry.name_to_type) if name != "pickle")
+    return [name for name in serializers() if name != "pickle"]
 
 
 def bad_publishes() -> list[tuple[str, dict[str, Any]]]:
     """``(kind, publish kwargs)`` for every wire-level bad message."""
     from ...serialization import registry
+    from ..checks.messages import serializers
 
     out: list[tuple[str, dict[str, Any]]] = []
-    for content_type, name in sorted(dict(registry.type_to_name).items()):
+    for name in serializers():
+        content_type = registry.name_to_type[name]
         garbage = GARBAGE.get(content_type, b"\x00\xff\x00 undecodable")
         kind = "disallowed content type (pickle)" if name == "pickle" else \
             f"undecodable {name}"
