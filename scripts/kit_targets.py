@@ -2,10 +2,16 @@
 
 The only place a kit run's URL, broker and transport options are written.
 Read by nox (the ``conformance`` sessions), by the test suite
-(``tests/conformance``) and by ``scripts/update_transport_table.py``, so the
-three always measure the same thing.  Leases are short here so that the
+(``tests/conformance``, ``tests/faults``, ``tests/leases``) and by
+``scripts/update_transport_table.py`` and ``scripts/update_reliability_table.py``,
+so they always measure the same thing.  Leases are short here so that the
 lease checks (a frozen or vanished consumer's messages come back) finish in
-seconds.
+seconds; ``tests/leases`` measures each transport's default lease instead.
+
+The fault suite (:mod:`kombu.testing.faults`) reads the ``fault_*`` fields:
+which faults the broker allows, how to run a server of its own (so it can be
+restarted and filled with garbage without touching the shared one), where its
+storage keeps envelopes, and what its broker cannot offer, with the reason.
 """
 
 from __future__ import annotations
@@ -33,6 +39,20 @@ class KitTarget:
     port: int | None = None
     #: Transport options; "{tmp}" in a string value becomes a scratch folder.
     options: dict[str, Any] = field(default_factory=dict)
+    #: Fault suite: the scenarios the broker allows (None: all that apply).
+    faults: tuple[str, ...] | None = None
+    #: Fault suite: options added to ``options`` (timeouts that notice a cut network).
+    fault_options: dict[str, Any] = field(default_factory=dict)
+    #: Fault suite: command running a private server (``{port}``, ``{dir}``).
+    fault_server: str | None = None
+    #: Fault suite: restart by closing every connection at the proxy (shared server).
+    fault_restart_via_proxy: bool = False
+    #: Fault suite: ``module:write[,module:set_aside]`` (None: built in for its name).
+    fault_envelopes: str | None = None
+    #: Fault suite: connection heartbeat of the workers (seconds).
+    fault_heartbeat: float = 0.0
+    #: Fault suite: scenario -> why the broker cannot offer 0 lost / 0 twice there.
+    cannot_offer: dict[str, str] = field(default_factory=dict)
 
     def transport_options(self, tmp: str = "") -> dict[str, Any]:
         return {k: v.replace("{tmp}", tmp) if isinstance(v, str) else v
@@ -46,6 +66,36 @@ class KitTarget:
             args.append(f"--kombu-transport-options={json.dumps(options)}")
         return args
 
+    def fault_args(self, tmp: str = "") -> list[str]:
+        """``pytest -p kombu.testing.faults`` arguments for a run against this target."""
+        options = {**self.transport_options(tmp), **self.fault_options}
+        args = [f"--kombu-url={self.url}"]
+        if options:
+            args.append(f"--kombu-transport-options={json.dumps(options)}")
+        if self.faults is not None:
+            args.append(f"--kombu-faults={','.join(self.faults)}")
+        if self.fault_server:
+            args.append(f"--kombu-fault-server={self.fault_server}")
+        if self.fault_restart_via_proxy:
+            args.append("--kombu-fault-restart-via-proxy")
+        if self.fault_envelopes:
+            args.append(f"--kombu-fault-envelopes={self.fault_envelopes}")
+        if self.fault_heartbeat:
+            args.append(f"--kombu-fault-heartbeat={self.fault_heartbeat}")
+        if self.cannot_offer:
+            args.append(f"--kombu-fault-cannot-offer={json.dumps(self.cannot_offer)}")
+        return args
+
+
+#: A private redis-server for the fault suite: appendfsync always, so a restart keeps
+#: every message Redis acknowledged.
+REDIS_SERVER = ("redis-server --port {port} --bind 127.0.0.1 --dir {dir} --save '' "
+                "--appendonly yes --appendfsync always")
+
+#: Why a lost connection can store a message twice on a broker without deduplication.
+RETRIED_PUBLISH = ("a publish whose reply (or confirm) the lost connection swallowed is "
+                   "retried by retry=True and stored twice: the broker has no publish "
+                   "deduplication")
 
 TARGETS: dict[str, KitTarget] = {t.name: t for t in (
     KitTarget("memory", "memory://"),
@@ -53,7 +103,12 @@ TARGETS: dict[str, KitTarget] = {t.name: t for t in (
         "data_folder": "{tmp}", "fsync": False, "polling_interval": 0.05,
         "visibility_timeout": 2}),
     KitTarget("amqp", "amqp://guest:guest@127.0.0.1:5672//", "kombu-amqp", "amqp",
-              ("rabbitmq",), 5672),
+              ("rabbitmq",), 5672, fault_options={"confirm_publish": True},
+              fault_restart_via_proxy=True, fault_heartbeat=2.0, cannot_offer={
+                  "network_cut": RETRIED_PUBLISH, "broker_restart": RETRIED_PUBLISH}),
     KitTarget("redis", "redis://127.0.0.1:6379/13", "kombu-redis", "redis", ("redis",), 6379,
-              {"visibility_timeout": 2}),
+              {"visibility_timeout": 2},
+              fault_options={"socket_timeout": 5, "socket_connect_timeout": 3},
+              fault_server=REDIS_SERVER, cannot_offer={
+                  "network_cut": RETRIED_PUBLISH, "broker_restart": RETRIED_PUBLISH}),
 )}

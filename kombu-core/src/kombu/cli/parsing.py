@@ -114,7 +114,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     p.add_argument("--markdown", action="store_true",
                    help="with --matrix: print it as a Markdown table (the README's form)")
     p.add_argument("--all", action="store_true",
-                   help="with --matrix: every measured transport, not only the installed ones")
+                   help="with --matrix or --reliability: every measured transport, not only "
+                        "the installed ones")
+    p.add_argument("--reliability", action="store_true",
+                   help="print what the fault suite measured: per transport and scenario, "
+                        "messages published, consumed, lost and delivered twice after an ack")
 
     p = subs["publish"] = sub.add_parser(
         "publish", help="publish messages to a queue",
@@ -210,9 +214,11 @@ def _accept_list(text: str, parser: argparse.ArgumentParser) -> list[str]:
 
 
 def _check_transports(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    if (ns.markdown or ns.all) and not ns.matrix:
-        ns.matrix = True  # both only make sense for the matrix: imply it
-    if ns.json and ns.matrix:
+    if ns.reliability and ns.matrix:
+        _fail(parser, "--reliability and --matrix are two tables: ask for one")
+    if (ns.markdown or ns.all) and not ns.matrix and not ns.reliability:
+        ns.matrix = True  # both only make sense for a table: imply the matrix
+    if ns.json and (ns.matrix or ns.reliability):
         _fail(parser, "--json lists the installed transports; it does not combine with "
                       "--matrix, --markdown or --all")
 

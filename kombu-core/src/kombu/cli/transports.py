@@ -50,7 +50,12 @@ def transports(ns: argparse.Namespace, out: Reporter) -> int:
     from ..transport.info import describe_transports, format_table
 
     rows = describe_transports()
-    if ns.matrix:
+    if getattr(ns, "reliability", False):
+        from ..testing.faults.table import render_reliability
+
+        installed = {alias for row in rows for alias in row["aliases"]}
+        out.emit(render_reliability(markdown=ns.markdown, only=None if ns.all else installed))
+    elif ns.matrix:
         out.emit(_matrix(ns, rows))
     elif ns.json:
         out.emit(json.dumps(rows, indent=2, sort_keys=True))

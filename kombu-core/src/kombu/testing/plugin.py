@@ -33,8 +33,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("kombu_url") and not _explicit_args(config):
-        config.args[:] = [str(KIT_MODULE)]
+    faults = config.pluginmanager.has_plugin("kombu.testing.faults.plugin")
+    if config.getoption("kombu_url") and not _explicit_args(config) and not faults:
+        config.args[:] = [str(KIT_MODULE)]  # (-p kombu.testing.faults collects its own)
     path = config.getoption("kombu_results")
     if path:
         config.pluginmanager.register(ResultsRecorder(path), "kombu-testing-results")

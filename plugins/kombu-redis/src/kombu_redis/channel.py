@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 
 #: Most messages one fetch moves when no prefetch limit is set.
 DEFAULT_FETCH_BATCH = 100
+#: Default lease (seconds): a dead consumer's messages are back within about
+#: two minutes; a live one renews every 30 s, so it keeps them through 90 s
+#: without a successful renewal (a Redis failover, a long GIL-holding call).
+DEFAULT_VISIBILITY_TIMEOUT = 120.0
 
 
 class Message(virtual.Message):
@@ -73,7 +77,11 @@ class Channel(virtual.Channel):
     #: kombu clients sharing the Redis read the delivery tag from the message.
     stamp_delivery_tag = True
     ack_emulation = True
-    visibility_timeout: float = 3600
+    #: Seconds an unacked message's lease lasts without renewal: a consumer that
+    #: died or froze gets its messages redelivered this long after its last renewal.
+    #: A live consumer renews every quarter of it (a thread, however long the task
+    #: runs), so it bounds the renewal period, not the task.  kombu: 3600.
+    visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
     unacked_key = "unacked"
     unacked_index_key = "unacked_index"
     unacked_mutex_key = "unacked_mutex"

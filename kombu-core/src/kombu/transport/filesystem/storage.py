@@ -225,7 +225,8 @@ class FilesystemStorage:
                 self._set_aside(queue, folder, claim, name, exc)
                 continue
             if is_redelivered(name):
-                info = (payload.get("properties") or {}).get("delivery_info")
+                props = payload.get("properties")
+                info = props.get("delivery_info") if isinstance(props, dict) else None
                 if isinstance(info, dict):
                     info["redelivered"] = True
             taken += 1

@@ -399,7 +399,10 @@ class Channel(ConsumingMixin, EntityMixin, AbstractChannel, base.StdChannel):
                    "headers": {}, "properties": {
                        "body_encoding": None if isinstance(raw, str) else "base64",
                        "delivery_info": {"exchange": "", "routing_key": queue or ""}}}
-        info = (raw.get("properties") or {}).get("delivery_info") or {}
+        props = raw.get("properties")
+        info = props.get("delivery_info") if isinstance(props, dict) else None
+        if not isinstance(info, dict):
+            info = {"routing_key": queue or ""}
         target = dead_letter_target(self._queue_arguments(queue), info.get("routing_key", ""))
         if target is None:
             return False

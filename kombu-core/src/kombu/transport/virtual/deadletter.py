@@ -29,6 +29,11 @@ def dead_letter_target(arguments: Mapping[str, Any] | None,
     return str(dlx), str(arguments.get("x-dead-letter-routing-key") or routing_key)
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """A copy of ``value`` if it is a mapping, else an empty dict (malformed envelopes)."""
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
 def dead_letter_envelope(envelope: Mapping[str, Any], queue: str | None, reason: str,
                          exchange: str, routing_key: str) -> dict[str, Any]:
     """A new envelope for ``envelope`` dead-lettered from ``queue`` for ``reason``.
@@ -38,11 +43,11 @@ def dead_letter_envelope(envelope: Mapping[str, Any], queue: str | None, reason:
     ``x-first-death-*`` headers, loses its ``expiration`` (it would expire
     again at once) and is stamped as enqueued now.
     """
-    props = dict(envelope.get("properties") or {})
-    delivery_info = props.get("delivery_info") or {}
+    props = _mapping(envelope.get("properties"))
+    delivery_info = _mapping(props.get("delivery_info"))
     original_exchange = delivery_info.get("exchange", "")
     original_key = delivery_info.get("routing_key", "")
-    headers = dict(envelope.get("headers") or {})
+    headers = _mapping(envelope.get("headers"))
     deaths = [dict(d) for d in headers.get("x-death") or () if isinstance(d, Mapping)]
     for i, death in enumerate(deaths):
         if death.get("queue") == queue and death.get("reason") == reason:

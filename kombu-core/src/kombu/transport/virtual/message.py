@@ -44,6 +44,9 @@ class Message(_BaseMessage):
             if body_encoding:
                 body = channel.decode_body(body, body_encoding)
             headers = payload.get("headers")
+            if headers is not None and headers.__class__ is not dict:
+                raise TypeError(f"the envelope's headers are a {type(headers).__name__}, "
+                                f"not a mapping")
             content_type = payload.get("content-type")
             content_encoding = payload.get("content-encoding")
         except Exception:
