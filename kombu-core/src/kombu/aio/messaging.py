@@ -221,6 +221,8 @@ class Consumer:
         self._tags = count(1)
         self._active_tags: dict[str, str] = {}
         self._buffer: deque[Any] = deque()
+        #: Messages whose decode error went to the caller: unacked, given back on cancel.
+        self._undecodable: list[Any] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._error: BaseException | None = None
         self._final = False
@@ -307,7 +309,8 @@ class Consumer:
     close = cancel
 
     async def _give_back(self) -> None:
-        buffered, self._buffer = list(self._buffer), deque()
+        buffered, self._buffer = [*self._undecodable, *self._buffer], deque()
+        self._undecodable = []
         if self.no_ack:
             return
         errors = self._errors()
@@ -443,6 +446,7 @@ class Consumer:
                 message.decode()
             except Exception as exc:
                 if self.on_decode_error is None:
+                    self._undecodable.append(message)
                     raise
                 await _maybe_await(self.on_decode_error(message, exc))
                 continue
@@ -461,6 +465,7 @@ class Consumer:
                 decoded = None if self.on_message else message.decode()
             except Exception as exc:
                 if self.on_decode_error is None:
+                    self._undecodable.append(message)
                     raise
                 await _maybe_await(self.on_decode_error(message, exc))
                 continue
