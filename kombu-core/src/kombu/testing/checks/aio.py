@@ -57,7 +57,8 @@ class AsyncChecks:
 
         async def main() -> None:
             async with aio.Connection(kit.conn) as conn:
-                await queue(conn.default_channel).declare()
+                bound: Any = queue(conn.default_channel)
+                await bound.declare()
                 producer = conn.Producer(exchange=exchange, routing_key="rk")
                 await producer.publish({"n": 1}, headers={"h": "v"}, priority=3,
                                        expiration=60, compression="zlib")
