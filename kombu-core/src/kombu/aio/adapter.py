@@ -95,7 +95,7 @@ class _Worker(threading.Thread):
                         return
                     self._run(job)
                 if self.consuming and not self.lost:
-                    self._drain()
+                    self._drain(0)  # work is flowing: poll, don't wait
         finally:
             self._flush()
             self._call(self._finish)
@@ -119,10 +119,10 @@ class _Worker(threading.Thread):
             self._call(_settle, job, result, None, self)
         self._flush()
 
-    def _drain(self) -> None:
+    def _drain(self, timeout: float = DRAIN_SLICE) -> None:
         client = self.transport.client
         try:
-            client.drain_events(timeout=DRAIN_SLICE)
+            client.drain_events(timeout=timeout)
         except TimeoutError:
             pass
         except self.transport.connection_errors as exc:
