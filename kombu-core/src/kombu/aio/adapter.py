@@ -4,9 +4,10 @@ Each async connection gets one worker thread that owns a blocking
 :class:`kombu.Connection` and does everything that connection does:
 declarations, publishes, acks and the drain loop.  The event loop only
 queues work for it and awaits the answer, so nothing blocks the loop however
-slow the broker.  While consumers are active the worker drains in short
-slices (:data:`DRAIN_SLICE`) and runs queued work between them; deliveries
-cross to the loop in batches, one ``call_soon_threadsafe`` per batch.
+slow the broker.  While consumers are active the worker polls the broker
+(``drain_events(timeout=0)``) and, when nothing was ready, waits up to
+:data:`DRAIN_SLICE` on its job queue, so queued work starts at once;
+deliveries cross to the loop in batches, one ``call_soon_threadsafe`` each.
 
 At-least-once holds across the thread boundary: a message delivered to a
 consumer that was cancelled meanwhile, or fetched by a ``basic_get`` whose
@@ -32,7 +33,7 @@ __all__ = ("AdapterChannel", "AdapterTransport", "DRAIN_SLICE")
 
 logger = logging.getLogger(__name__)
 
-#: Seconds one blocking ``drain_events`` may take while work for the worker may be queued.
+#: Seconds the worker waits for work between two polls of an idle broker.
 DRAIN_SLICE = 0.02
 
 _STOP: Any = object()
@@ -78,15 +79,21 @@ class _Worker(threading.Thread):
     def run(self) -> None:
         try:
             while True:
-                try:
-                    job = self.jobs.get(block=not self.consuming or self.lost)
-                except _queue.Empty:
-                    self._drain()
-                    continue
+                if self.consuming and not self.lost:
+                    # Poll the broker; wait on the job queue (never inside the
+                    # transport) so queued work starts at once.
+                    delivered = self._drain()
+                    try:
+                        job = self.jobs.get_nowait() if delivered \
+                            else self.jobs.get(timeout=DRAIN_SLICE)
+                    except _queue.Empty:
+                        continue
+                else:
+                    job = self.jobs.get()
                 if job is _STOP:
                     return
                 self._run(job)
-                while True:  # everything queued meanwhile, before the next slice
+                while True:  # everything queued meanwhile, before the next poll
                     try:
                         job = self.jobs.get_nowait()
                     except _queue.Empty:
@@ -94,8 +101,6 @@ class _Worker(threading.Thread):
                     if job is _STOP:
                         return
                     self._run(job)
-                if self.consuming and not self.lost:
-                    self._drain(0)  # work is flowing: poll, don't wait
         finally:
             self._flush()
             self._call(self._finish)
@@ -119,18 +124,21 @@ class _Worker(threading.Thread):
             self._call(_settle, job, result, None, self)
         self._flush()
 
-    def _drain(self, timeout: float = DRAIN_SLICE) -> None:
+    def _drain(self) -> bool:
+        """Deliver what is ready (one poll); True if anything was."""
         client = self.transport.client
         try:
-            client.drain_events(timeout=timeout)
+            client.drain_events(timeout=0)
         except TimeoutError:
             pass
         except self.transport.connection_errors as exc:
             self.lost = True
             self._call(self.transport._lost, exc)
-        except Exception as exc:  # a channel error while delivering: tell the loop, go on
+        except Exception as exc:  # a channel error while delivering: tell the log, go on
             logger.warning("kombu.aio adapter: drain failed: %r", exc)
+        delivered = bool(self.pending)
         self._flush()
+        return delivered
 
     def _flush(self) -> None:
         if self.pending:
