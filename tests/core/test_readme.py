@@ -27,3 +27,12 @@ def test_readme_commands_exist():
     assert "python3 scripts/test.py" in README
     assert (ROOT / "scripts" / "test.py").exists()
     assert "python3 scripts/test.py" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_aio_example_runs_as_written():
+    example = next(b for b in python_blocks() if "kombu.aio" in b and "class App" in b)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(example, "README.md", "exec"), {"__name__": "readme"})
+    assert "{'queued': 1}" in out.getvalue()
+    assert "done {'n': 1}" in out.getvalue()

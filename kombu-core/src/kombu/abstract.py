@@ -68,7 +68,13 @@ class MaybeChannelBound(Object):
         return self.bind(channel)
 
     def bind(self: _T, channel: Any) -> _T:
-        """A copy of this entity bound to ``channel``."""
+        """A copy of this entity bound to ``channel``.
+
+        An async channel (:mod:`kombu.aio`) gives the entity's async form.
+        """
+        adopt = getattr(channel, "adopt_entity", None)
+        if adopt is not None:
+            return adopt(self)  # type: ignore[no-any-return]
         return copy(self).maybe_bind(channel)
 
     def maybe_bind(self: _T, channel: Any) -> _T:

@@ -4,7 +4,8 @@ A feature is a key of a transport's ``implements``
 (:class:`kombu.transport.base.Implements`): ``priority``, ``message_ttl``,
 ``queue_ttl``, ``dead_letter``, ``asynchronous``, ``heartbeats``,
 ``cross_process``, ``persistent``, ``fanout_across_connections``, ``leases``
-(a frozen or vanished holder's messages come back), or
+(a frozen or vanished holder's messages come back), ``asyncio`` (a native
+:mod:`kombu.aio` side; without it kombu.aio goes through the adapter), or
 ``exchange_type:<type>`` for an exchange type.  Every check belongs to a
 *group* (a results column such as ``topic`` or ``acks``).
 """
@@ -31,7 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Boolean keys of ``Transport.implements`` a check may require.
 FEATURE_KEYS = (
     "asynchronous", "heartbeats", "priority", "message_ttl", "queue_ttl", "dead_letter",
-    "fanout_across_connections", "cross_process", "persistent", "leases",
+    "fanout_across_connections", "cross_process", "persistent", "leases", "asyncio",
 )
 EXCHANGE_TYPES = ("direct", "topic", "fanout", "headers")
 
@@ -57,6 +58,8 @@ GROUPS: dict[str, str] = {
     "cross_process": "several producers and consumers in processes; drop of a process",
     "bad_input": "undecodable bodies, disallowed content types, unknown exchanges",
     "asynchronous": "consuming driven by the kombu Hub (event loop)",
+    "asyncio": "kombu.aio round trips, prefetch, cancellation and shutdown, natively or "
+               "through the adapter",
     "heartbeats": "heartbeat negotiation and checks",
     "fanout_across_connections": "fanout delivered to consumers on other connections",
     "persistent": "messages outlive the process and connection that published them",

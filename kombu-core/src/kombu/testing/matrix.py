@@ -36,7 +36,8 @@ COLUMNS: tuple[Column, ...] = (
     ("TTL", ("message_ttl",)),
     ("queue expiry", ("queue_ttl",)),
     ("dead letters", ("dead_letter",)),
-    ("async", ("asynchronous",)),
+    ("Hub", ("asynchronous",)),
+    ("asyncio", ("asyncio",)),
     ("heartbeats", ("heartbeats",)),
     ("cross-process", ("cross_process",)),
     ("persistent", ("persistent",)),
@@ -50,6 +51,9 @@ LEGEND = (
     "\"not supported\"), **FAIL** stated but failing, *?* not measured. "
     "*basics*: connections, declarations, the default exchange, every serializer and "
     "compression, acks/reject/requeue, SimpleQueue, threads, bad input. "
+    "*Hub*: consuming driven by kombu's event loop. *asyncio*: `kombu.aio` passes, "
+    "*native* on the transport's own non-blocking sockets or through the kernel's "
+    "*adapter* (a worker thread per connection). "
     "`kombu transports --matrix` prints this table for the installed transports."
 )
 
@@ -58,7 +62,8 @@ TEXT_LEGEND = (
     "yes = passes every check, no = not stated by the transport, FAIL = stated but "
     "failing, ? = not measured. basics = connections, declarations, the default "
     "exchange, serializers and compression, acks/reject/requeue, SimpleQueue, threads, "
-    "bad input."
+    "bad input. Hub = kombu's event loop; asyncio = kombu.aio, native or through the "
+    "adapter (a worker thread)."
 )
 
 
@@ -70,11 +75,21 @@ def columns(runs: Iterable[Run]) -> list[Column]:
     return [*COLUMNS, *((group.replace("_", " "), (group,)) for group in extra)]
 
 
-def _cell(features: Mapping[str, str], groups: Sequence[str]) -> str:
+def _cell(features: Mapping[str, str], groups: Sequence[str],
+          implements: Mapping[str, Any] | None = None) -> str:
     seen = [features[g] for g in groups if g in features]
     if not seen or (len(seen) < len(groups) and FAIL not in seen):
         return "?"
-    return CELLS.get(fold(seen), "?")
+    cell = CELLS.get(fold(seen), "?")
+    if tuple(groups) == ("asyncio",) and cell == "yes":
+        # Every transport runs kombu.aio: say which path it takes.
+        return "native" if (implements or {}).get("asyncio") else "adapter"
+    return cell
+
+
+def _cells(run: Run, cols: Sequence[Column]) -> list[str]:
+    features = run.get("features", {})
+    return [_cell(features, groups, run.get("implements")) for _, groups in cols]
 
 
 def _package(run: Run) -> str:
@@ -115,7 +130,7 @@ def _markdown(runs: Sequence[Run]) -> str:
     lines = [LEGEND, "", "| " + " | ".join(header) + " |",
              "|" + "|".join("---" for _ in header) + "|"]
     for run in runs:
-        cells = [_cell(run.get("features", {}), groups) for _, groups in cols]
+        cells = _cells(run, cols)
         cells = [f"**{c}**" if c == "FAIL" else c for c in cells]
         row = [f"`{run.get('transport', '?')}`", _package(run), *cells, _measured(run)]
         lines.append("| " + " | ".join(row) + " |")
@@ -148,7 +163,8 @@ def _text(runs: Sequence[Run], width: int) -> str:
     cols = columns(runs)
     labels = [name for name, _ in cols]
     names = [str(run.get("transport", "?")) for run in runs]
-    cells = [[_cell(run.get("features", {}), groups) for run in runs] for _, groups in cols]
+    per_run = [_cells(run, cols) for run in runs]
+    cells = [[row[i] for row in per_run] for i in range(len(cols))]
     label_width = max(len(label) for label in labels) + 2
     widths = [max(len(names[i]), *(len(row[i]) for row in cells)) + 2 for i in range(len(runs))]
     lines = [_fill(TEXT_LEGEND, width), ""]

@@ -15,6 +15,7 @@ import pytest
 
 from ..connection import Connection
 from .checks.acks import AckChecks
+from .checks.aio import AsyncChecks
 from .checks.bad_input import BadInputChecks
 from .checks.concurrency import ConcurrencyChecks
 from .checks.connection import ConnectionChecks
@@ -39,7 +40,7 @@ CHECK_KEY = pytest.StashKey[dict[str, Any]]()
 class TransportConformance(
     ConnectionChecks, EntityChecks, RoutingChecks, MessageChecks, AckChecks,
     ReliabilityChecks, PrefetchChecks, LeaseChecks, ExtensionChecks, SimpleChecks,
-    ConcurrencyChecks, BadInputChecks, ExtraChecks,
+    ConcurrencyChecks, BadInputChecks, ExtraChecks, AsyncChecks,
 ):
     """The transport conformance kit.  Set ``url`` or pass ``--kombu-url``."""
 

@@ -83,7 +83,9 @@ class Implements(dict):  # type: ignore[type-arg]
     (``x-expires``), ``dead_letter``, ``fanout_across_connections``,
     ``cross_process``, ``persistent``, ``leases`` (a frozen or vanished
     consumer's messages come back while a live one keeps them), ``batch_publish``
-    (see :mod:`kombu.batching`).
+    (see :mod:`kombu.batching`), ``asyncio`` (a native :mod:`kombu.aio` side, see
+    :mod:`kombu.aio.contract`; without it kombu.aio runs the transport through
+    its adapter).
     """
 
     def __getattr__(self, key: str) -> Any:
@@ -112,6 +114,7 @@ default_transport_capabilities = Implements(
     persistent=False,
     leases=False,
     batch_publish=False,
+    asyncio=False,
 )
 
 

@@ -308,7 +308,11 @@ class Transport(base.Transport):
         # RabbitMQ requeues what a connection held when it dies; heartbeats
         # notice a frozen one.
         leases=True,
+        # kombu.aio runs natively on the event loop (kombu_amqp.aio, over aiormq).
+        asyncio=True,
     )
+    #: The native kombu.aio side (imported only when kombu.aio is used).
+    AsyncTransport = "kombu_amqp.aio:AsyncTransport"
 
     def __init__(self, client: Any, default_port: int | None = None,
                  default_ssl_port: int | None = None, **kwargs: Any) -> None:
