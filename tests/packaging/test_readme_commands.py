@@ -154,6 +154,7 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return dest
 
 
+@pytest.mark.timeout(1200)  # a fresh clone's install, the lint group and a benchmark
 def test_two_commands_run_as_written_in_a_fresh_clone(clone: Path, helpers: Any,
                                                       tmp_path: Path) -> None:
     setup_and_run, run_tests = TWO_COMMANDS
@@ -184,6 +185,12 @@ def test_two_commands_run_as_written_in_a_fresh_clone(clone: Path, helpers: Any,
     assert "| transport |" in shell("kombu transports --matrix --markdown --all", clone,
                                     active).stdout
     assert "usage" in shell("kombu --help", clone, active).stdout.lower()
+    assert "lost" in shell("kombu transports --reliability", clone, active).stdout
+    assert "| transport |" in shell("kombu transports --reliability --markdown", clone,
+                                    active).stdout
+    reliability = (clone / "README.md").read_text()
+    shell("python3 scripts/update_reliability_table.py", clone, active)
+    assert (clone / "README.md").read_text() == reliability  # the stored table is current
     assert "kombu-core" in shell("kombu --version", clone, active).stdout
     readme = (clone / "README.md").read_text()
     shell("python3 scripts/update_transport_table.py", clone, active)
@@ -200,11 +207,17 @@ def test_two_commands_run_as_written_in_a_fresh_clone(clone: Path, helpers: Any,
 RUN_HERE = {*INSTALL_LINES, TWO_COMMANDS[0], "python3 scripts/test.py --list",
             "python3 scripts/test.py lint", "kombu transports", "kombu transports --matrix",
             "kombu transports --matrix --markdown --all", "kombu --help", "kombu --version",
+            "kombu transports --reliability", "kombu transports --reliability --markdown",
+            "python3 scripts/update_reliability_table.py",
             "python3 scripts/update_transport_table.py", "python benchmarks/bench_memory.py"}
 RUN_BY_CI = {"python3 scripts/test.py"}  # .ci/run: CI runs the whole suite with it
 #: Commands outside this module's reach, each with the reason; an entry that
 #: leaves the README fails the test, so the set cannot go stale.
 NOT_RUN_AS_WRITTEN = {
+    "python3 scripts/update_reliability_table.py --measure": "runs the fault suite on every "
+        "transport (minutes); tests/faults runs it",
+    "python benchmarks/bench_aio.py": "needs Redis, RabbitMQ and aio-pika's own virtualenv "
+        "(minutes); tests/aio runs kombu.aio on both brokers",
     "nox -s bench": "nox is not in requirements/test.txt; benchmarks run as scripts above",
     "nox -s release -- kombu-redis 0.2.0": "nox is not installed; test_release.py drives "
                                            "scripts/release.py itself",

@@ -37,6 +37,9 @@ class Connection:
     :class:`kombu.Connection`, whose settings are used.
     """
 
+    #: Marks the class for kombu.aio.messaging (which this module imports).
+    is_aio_connection = True
+
     def __init__(self, hostname: Any = "localhost", *args: Any, **kwargs: Any) -> None:
         if isinstance(hostname, BlockingConnection):
             self.client = hostname.clone(**kwargs) if kwargs else hostname.clone()

@@ -27,9 +27,8 @@ def _owner(channel: Any) -> Any:
 
 
 def _is_connection(obj: Any) -> bool:
-    from .connection import Connection
-
-    return isinstance(obj, Connection)
+    # A class marker, not an import: kombu.aio.connection imports this module.
+    return bool(getattr(type(obj), "is_aio_connection", False))
 
 
 async def _maybe_await(result: Any) -> Any:

@@ -226,6 +226,14 @@ class AsyncChannel:
             if not no_ack:  # the message may still come: give it back when it does
                 task.add_done_callback(self._give_back_orphan)
             raise
+        except Exception as exc:
+            # aiormq fails the futures of a closing channel with whatever it was
+            # closed with (a bare Exception on a local close): a waiter must see
+            # a connection error.
+            if self.raw.is_closed:
+                raise KombuConnectionError(
+                    "kombu.aio: the AMQP channel closed while waiting for a message") from exc
+            raise
         if isinstance(delivered.delivery, spec.Basic.GetEmpty):
             return None
         return self._message(delivered)

@@ -54,6 +54,7 @@ class Transport(virtual.Transport):
         cross_process=False,
         persistent=False,
         leases=False,
+        asyncio=False,
         batch_publish=False,
     )
     broker = Broker()
