@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from kombu import Connection, compat
@@ -18,7 +19,14 @@ def test_carrot_publisher_and_consumer_on_rabbitmq(rabbitmq: str, uid: str,
             publisher.send({"n": 2})
         got: list[Any] = []
         consumer.register_callback(lambda body, message: (got.append(body), message.ack()))
+        # basic.publish is asynchronous: the messages reach the queue a little later
+        # than send() returns, so poll (basic.get) until the first one is there.
+        deadline = time.monotonic() + 10
         message = consumer.fetch(enable_callbacks=True)
+        while message is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            message = consumer.fetch(enable_callbacks=True)
+        assert message is not None, "nothing reached the queue within 10 s"
         assert message.payload == {"n": 1} and got == [{"n": 1}]
         for _ in consumer.iterconsume():
             if len(got) == 2:
