@@ -147,3 +147,32 @@ def test_bytes_and_uuid_use_kombus_wire_format():
     # A plain string UUID (and the early kombu-core bytes form) still decode.
     assert json.loads(stdjson.dumps({"__type__": "uuid", "__value__": str(u)})) == u
     assert json.loads('{"__type__": "bytes", "__value__": {"base64": "/wA="}}') == b"\xff\x00"
+
+
+def test_dumps_reports_a_circular_value_as_json_does() -> None:
+    value: list[object] = []
+    value.append(value)
+    with pytest.raises(ValueError, match="Circular reference"):
+        json.dumps(value)
+
+
+def test_dumps_from_many_threads_at_once_on_one_shared_value() -> None:
+    # The encoder is built once and shared: it must keep no per-call state.
+    import threading
+    shared = {"headers": {"a": [1, 2, {"b": "c"}]}, "when": datetime(2020, 1, 2)}
+    expected = json.dumps(shared)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(2000):
+                assert json.dumps(shared) == expected
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

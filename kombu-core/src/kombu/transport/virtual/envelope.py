@@ -20,8 +20,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ...utils.json import JSONEncoder
 from ...utils.json import loads as _json_loads
+from ...utils.json import reusable_encoder
 
 __all__ = (
     "ENQUEUED_KEY",
@@ -35,7 +35,7 @@ __all__ = (
 #: Envelope key: when the message was published (epoch seconds).
 ENQUEUED_KEY = "x-enqueued-at"
 
-_encode = JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode = reusable_encoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def dumps(envelope: Mapping[str, Any]) -> str:
