@@ -176,3 +176,17 @@ def test_dumps_from_many_threads_at_once_on_one_shared_value() -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+@pytest.mark.parametrize("text", [' {"a": 1}', '{"a": 1} ', '\n{"a": 1}\n'])
+def test_loads_accepts_whitespace_around_the_value_as_json_does(text: str) -> None:
+    assert json.loads(text) == stdjson.loads(text) == {"a": 1}
+
+
+@pytest.mark.parametrize("text", ['{"a": 1} x', '{"a": 1}{}', "", "{"])
+def test_loads_rejects_what_json_rejects_with_its_message(text: str) -> None:
+    with pytest.raises(ValueError) as ours:
+        json.loads(text)
+    with pytest.raises(ValueError) as theirs:
+        stdjson.loads(text)
+    assert str(ours.value) == str(theirs.value)

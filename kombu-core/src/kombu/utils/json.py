@@ -191,6 +191,23 @@ def dumps(
     return _dumps(s, cls=cls or JSONEncoder, **{**(default_kwargs or {}), **kwargs})
 
 
+def _decode(decoder: _json.JSONDecoder, s: str) -> Any:
+    """``decoder.decode(s)`` without its two whitespace scans when ``s`` has none.
+
+    ``raw_decode`` parses from the first character and says where it stopped:
+    text that is exactly one JSON value (what a message body is) needs nothing
+    else; anything else (whitespace around it, extra data, an error) goes
+    through ``decode``, which accepts or reports it exactly as ``json`` does.
+    """
+    try:
+        value, end = decoder.raw_decode(s)
+    except ValueError:
+        return decoder.decode(s)
+    if end != len(s):
+        return decoder.decode(s)
+    return value
+
+
 def loads(
     s: str | bytes | bytearray | memoryview,
     _loads: Callable[..., Any] = _json.loads,
@@ -206,7 +223,7 @@ def loads(
         if object_hook is _default_hook:
             # Only pay for the per-object hook when a marker can be present.
             decoder = _hook_decoder if TYPE_KEY in s else _plain_decoder
-            return decoder.decode(s)
+            return _decode(decoder, s)
         if object_hook is None:
-            return _plain_decoder.decode(s)
+            return _decode(_plain_decoder, s)
     return _loads(s, object_hook=object_hook)
