@@ -147,6 +147,10 @@ class Transport:
     supports_ev = False
     #: Whether a polling loop needs the Connection to pass ``timeout``.
     polling_interval: float | None = None
+    #: The largest message (bytes) the broker stores, for a broker with a limit
+    #: (None: no limit of the transport's own).  Publishing a larger one must
+    #: fail with an error that names the limit, storing nothing: the kit checks it.
+    max_message_size: int | None = None
     __reader: Any = None
 
     def __init__(self, client: Any, **kwargs: Any) -> None:
