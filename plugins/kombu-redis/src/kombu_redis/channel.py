@@ -92,10 +92,10 @@ class Channel(virtual.Channel):
     global_keyprefix = ""
     sep = "\x06\x16"
     priority_steps: list[int] = [0, 3, 6, 9]
-    #: ``'kombu'``: lower numbers first (kombu's Redis order); ``'amqp'``: higher
-    #: first; ``'auto'``: higher first for queues declared with ``x-max-priority``
-    #: (an AMQP priority queue), kombu's order for the others.
-    priority_order = "auto"
+    #: ``'kombu'`` (the default, kombu's Redis order): lower numbers first, 0 the
+    #: most urgent, in every queue; ``'amqp'``: higher first; ``'auto'``: higher
+    #: first for queues declared with ``x-max-priority``, kombu's order elsewhere.
+    priority_order = "kombu"
     #: Priorities work in every queue (kombu's Redis transport: 0..9).
     default_max_priority = 9
     keyprefix_queue = "_kombu.binding.%s"
