@@ -296,11 +296,18 @@ class Wire:
         packed = [pack(c) for c in commands]
         return self.roundtrip(b"".join(packed), len(packed))
 
-    def run(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        """Run a Lua script (EVALSHA, falling back to EVAL once Redis forgot it)."""
-        reply = self.roundtrip(pack(["EVALSHA", script.sha, len(keys), *keys, *args]), 1)[0]
+    def run(self, script: Script, keys: Sequence[Any], args: Sequence[Any],
+            then: bytes = b"", then_replies: int = 0) -> Any:
+        """Run a Lua script (EVALSHA, falling back to EVAL once Redis forgot it).
+
+        ``then``: idempotent packed commands (``then_replies`` of them) sent in
+        the same write; their replies are read and dropped.
+        """
+        reply = self.roundtrip(
+            pack(["EVALSHA", script.sha, len(keys), *keys, *args]) + then, 1 + then_replies)[0]
         if isinstance(reply, rexc.NoScriptError):
-            reply = self.roundtrip(pack(["EVAL", script.source, len(keys), *keys, *args]), 1)[0]
+            reply = self.roundtrip(pack(["EVAL", script.source, len(keys), *keys, *args]) + then,
+                                   1 + then_replies)[0]
         if isinstance(reply, Exception):
             raise reply
         return reply
@@ -310,13 +317,15 @@ class Wire:
         """A script call packed once: ``ARGV = (*before, payload, *after)``."""
         return Plan(script, keys, before, after)
 
-    def run_plan(self, plan: Plan, payload: bytes) -> Any:
-        """Run a :meth:`plan` with ``payload`` (one round trip)."""
-        data = plan.packed(payload)
-        reply = self.roundtrip(data, 1)[0]
+    def run_plan(self, plan: Plan, payload: bytes, then: bytes = b"",
+                 then_replies: int = 0) -> Any:
+        """Run a :meth:`plan` with ``payload`` (one round trip; ``then`` as in :meth:`run`)."""
+        data = plan.packed(payload) + then
+        replies = 1 + then_replies
+        reply = self.roundtrip(data, replies)[0]
         if isinstance(reply, rexc.NoScriptError):  # Redis restarted or flushed its scripts
             self.call("SCRIPT", "LOAD", plan.script.source)
-            reply = self.roundtrip(data, 1)[0]
+            reply = self.roundtrip(data, replies)[0]
         if isinstance(reply, Exception):
             raise reply
         return reply
