@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from itertools import count
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -281,7 +281,7 @@ class RedisStorage:
         wire = self.wire
         if version is None:  # the default exchange: straight into the queue
             queue, level = targets[0]
-            key = (queue, level)
+            key: Hashable = (queue, level)
             plan = self._plans.get(key)
             if plan is None:
                 if len(self._plans) > 4096:
@@ -292,7 +292,7 @@ class RedisStorage:
             return True
         info = envelope["properties"]["delivery_info"]
         exchange = info["exchange"]
-        ver, members, etype = version  # type: ignore[misc]
+        ver, members, etype = cast(tuple[Any, int, str], version)
         if etype == "fanout":
             wire.call("PUBLISH", layout.fanout_topic(exchange, info.get("routing_key", "")),
                       payload)

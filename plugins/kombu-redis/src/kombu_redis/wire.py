@@ -137,14 +137,15 @@ class Wire:
         with self._lock:
             if self._conn is None:
                 self._conn = self._factory()
-            conn = self._conn
+            conn: Any = self._conn
             if conn._sock is None:
                 # The handshake (AUTH, SELECT, ...) must not hang on a server that
                 # never answers; afterwards replies wait socket_timeout.
                 conn.socket_timeout = self._handshake_timeout
                 conn.connect()
                 conn.socket_timeout = self._socket_timeout
-                conn._sock.settimeout(self._socket_timeout)
+                sock: Any = conn._sock  # set by connect()
+                sock.settimeout(self._socket_timeout)
 
     def fileno(self) -> int | None:
         conn = self._conn
