@@ -27,6 +27,7 @@ __all__ = (
     "PrefixedRedisPipeline",
     "PrefixedStrictRedis",
     "connection_kwargs",
+    "default_user",
     "get_redis_error_classes",
     "parse_db",
     "parse_socket_url",
@@ -178,6 +179,7 @@ def connection_kwargs(client: Any, options: Mapping[str, Any], *, use_ssl: bool,
         # The raw reply parser and the pubsub handling expect RESP2.
         "protocol": 2,
     }
+    default_user(kwargs)
     if socket_path is not None:
         for key in ("host", "port", "socket_keepalive", "socket_keepalive_options"):
             kwargs.pop(key)
@@ -188,6 +190,20 @@ def connection_kwargs(client: Any, options: Mapping[str, Any], *, use_ssl: bool,
         kwargs["connection_class"] = redis.SSLConnection
     else:
         kwargs["connection_class"] = redis.Connection
+    return kwargs
+
+
+def default_user(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Authenticate a bare password as Redis' ``default`` user (``AUTH default <password>``).
+
+    That is what redis-py's RESP3 handshake (``HELLO 3 AUTH default ...``, used by
+    kombu 5.7) sends: a Redis without a password accepts it, so a URL that carries
+    one still connects (a bare ``AUTH <password>`` is refused there), while a Redis
+    with another password refuses it (``WRONGPASS``).  Redis before 6 gets the bare
+    form (redis-py retries with it).
+    """
+    if kwargs.get("password") and not kwargs.get("username"):
+        kwargs["username"] = "default"
     return kwargs
 
 

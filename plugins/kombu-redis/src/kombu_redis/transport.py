@@ -32,6 +32,7 @@ from .client import (
     PrefixedRedisPipeline,
     PrefixedStrictRedis,
     connection_kwargs,
+    default_user,
     describe,
     explain_connect_error,
     filter_kwargs,
@@ -219,7 +220,7 @@ class SocketTransport(Transport):
             kwargs["db"] = parse_db(parsed["db"] or 0)
             kwargs["password"] = parsed["password"] or self.client.password or None
             kwargs["username"] = parsed["username"] or self.client.userid or None
-            self._conn_kwargs = kwargs
+            self._conn_kwargs = default_user(kwargs)
         return self._conn_kwargs
 
 
