@@ -67,7 +67,7 @@ with Connection("redis://127.0.0.1:6379/11", transport_options=opts) as conn:
 def test_unpackable_header_raises_encode_error_naming_it(url: str) -> None:
     with Connection(url) as conn:
         q = conn.SimpleQueue("hdr.bad")
-        with pytest.raises(EncodeError, match="'callback'.*object"):
+        with pytest.raises(EncodeError, match=r"'callback'.*object"):
             q.put("x", headers={"fine": 1, "callback": object()})
         assert q.qsize() == 0  # nothing half-published
 
