@@ -35,12 +35,28 @@ from typing import Any
 
 from redis import exceptions as rexc
 
-__all__ = ("Plan", "Script", "Wire", "pack")
+__all__ = ("Plan", "Script", "ServerUnavailable", "Wire", "pack")
 
 _CRLF = b"\r\n"
 #: Linux's TCP_CORK (None elsewhere: reply-less commands are then sent at once).
 _TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)
 _SKIP = b"*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n"
+
+
+#: Error replies meaning this server cannot serve us now: a master demoted to a
+#: replica (``READONLY``, a Sentinel failover), a replica cut from its master
+#: (``MASTERDOWN``), a full memory (``OOM``).  The connection is closed and a
+#: :class:`ServerUnavailable` (a connection error) raised, so kombu reconnects
+#: (and Sentinel finds the new master) instead of failing the channel.
+_UNAVAILABLE_CODES = {"ReadOnlyError": "READONLY", "MasterDownError": "MASTERDOWN",
+                      "OutOfMemoryError": "OOM"}
+_UNAVAILABLE: tuple[type[Exception], ...] = tuple(
+    cls for cls in (getattr(rexc, name, None) for name in _UNAVAILABLE_CODES)
+    if cls is not None)
+
+
+class ServerUnavailable(rexc.ConnectionError):
+    """Redis answered that it cannot serve commands now (READONLY, MASTERDOWN, OOM)."""
 
 
 def _cork(sock: Any, on: bool) -> bool:
@@ -280,10 +296,16 @@ class Wire:
                         out.append(conn.read_response())
                     except rexc.ResponseError as exc:
                         out.append(exc)
-                return out
             except BaseException:
                 self._lost()
                 raise
+            for reply in out:
+                if isinstance(reply, _UNAVAILABLE):
+                    self.close()
+                    code = _UNAVAILABLE_CODES.get(type(reply).__name__, "")
+                    raise ServerUnavailable(f"{self._describe} cannot serve commands now "
+                                            f"({code} {reply}); reconnect") from reply
+            return out
 
     def call(self, *args: Any) -> Any:
         """Run one command; an error reply is raised."""
