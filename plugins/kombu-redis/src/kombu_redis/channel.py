@@ -8,15 +8,14 @@ contract), :mod:`.waiter` (Pub/Sub) and :mod:`.layout` (key names).
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-import redis
+from typing import TYPE_CHECKING, Any
 
 from kombu.transport import virtual
 
-from .client import PrefixedStrictRedis
 from .routing import priority_step
-from .storage import RedisStorage
+
+if TYPE_CHECKING:
+    from .storage import RedisStorage
 
 __all__ = ("Channel", "Message", "QoS", "RedisQoS")
 
@@ -136,12 +135,14 @@ class Channel(virtual.Channel):
     def client(self) -> Any:
         """A redis-py client on the connection's pool (keys prefixed with ``global_keyprefix``)."""
         if self._client is None:
+            from .client import PrefixedStrictRedis
+
             pool = self.connection.pool
             gkp = self.connection.layout.gkp
             if gkp:
                 self._client = PrefixedStrictRedis(connection_pool=pool, global_keyprefix=gkp)
             else:
-                self._client = redis.Redis(connection_pool=pool)
+                self._client = self.connection.redis_client()
         return self._client
 
     @property
