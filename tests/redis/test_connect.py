@@ -165,3 +165,40 @@ def test_unix_socket(redis_server, tmp_path: Path) -> None:
             m = q.get(timeout=2)
             assert m.payload == "over a socket"
             m.ack()
+
+
+def test_password_against_a_redis_without_one(redis_server, prefix: str) -> None:
+    """As kombu 5.7 (and redis-py's own client): the URL's password is not needed, so
+    the connection proceeds; the shared Redis and a private one, both password-less."""
+    private = redis_server()
+    for port, db in ((REDIS_PORT, TEST_DB), (private.port, 0)):
+        url = f"redis://:secret@127.0.0.1:{port}/{db}?global_keyprefix={prefix}"
+        with Connection(url, connect_timeout=TIMEOUT) as conn:
+            conn.connect()
+            q = conn.SimpleQueue("pw")
+            q.put("through")
+            m = q.get(timeout=2)
+            assert m.payload == "through"
+            m.ack()
+            assert conn.default_channel.client.ping()
+
+
+def test_user_and_password_against_a_redis_without_one(redis_server) -> None:
+    server = redis_server()
+    with Connection(f"redis://default:secret@127.0.0.1:{server.port}/0") as conn:
+        conn.SimpleQueue("pw2").put(1)
+        assert conn.SimpleQueue("pw2").get(timeout=1).payload == 1
+
+
+def test_wrong_password_on_a_unix_socket(redis_server, tmp_path: Path) -> None:
+    path = tmp_path / "pw.sock"
+    redis_server("--requirepass", "right-one", "--unixsocket", str(path),
+                 "--unixsocketperm", "700")
+    deadline = time.monotonic() + 5
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    exc, _ = _connect_once(f"redis+socket://:bad-pw1@{path}")
+    assert "Authentication" in str(exc) and "bad-pw1" not in str(exc)
+    with Connection(f"redis+socket://:right-one@{path}") as conn:
+        conn.SimpleQueue("ok").put(1)
+        assert conn.SimpleQueue("ok").get(timeout=1).payload == 1

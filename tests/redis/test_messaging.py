@@ -187,9 +187,9 @@ def test_fanout_patterns_filter(url: str) -> None:
     assert got == ["a", "c"]
 
 
-def test_priorities_amqp_order_for_max_priority_queues(url: str) -> None:
+def test_priorities_auto_order_for_max_priority_queues(url: str) -> None:
     q = Queue("prio.amqp", max_priority=9)
-    with Connection(url) as conn:
+    with Connection(url + "&priority_order=auto") as conn:
         p = Producer(conn)
         for pri in (0, 9, 5, 3):
             p.publish({"p": pri}, routing_key="prio.amqp", priority=pri, declare=[q])

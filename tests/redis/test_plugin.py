@@ -50,9 +50,24 @@ def test_plugin_module_imports_no_client_library() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_transport_module_imports_redis_py_on_first_connection() -> None:
+    code = ("import sys\nfrom kombu import Connection\n"
+            "conn = Connection('redis://127.0.0.1:6379/11')\n"
+            "conn.transport\n"
+            "import kombu.transport.redis\n"
+            "assert 'redis' not in sys.modules, 'redis imported before connecting'\n"
+            "import redis\n"
+            "assert redis.ConnectionError in conn.transport.connection_errors\n"
+            "conn.connect()\n"
+            "assert 'redis' in sys.modules\nconn.release()\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_missing_redis_py_names_the_install_command() -> None:
     code = ("import sys; sys.modules['redis'] = None\n"
-            "try:\n    import kombu_redis.transport\n"
+            "import kombu_redis.transport\n"
+            "from kombu import Connection\n"
+            "try:\n    Connection('redis://').transport\n"
             "except ImportError as exc:\n    print(exc)\n")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True).stdout

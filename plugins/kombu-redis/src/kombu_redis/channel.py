@@ -8,15 +8,14 @@ contract), :mod:`.waiter` (Pub/Sub) and :mod:`.layout` (key names).
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-import redis
+from typing import TYPE_CHECKING, Any
 
 from kombu.transport import virtual
 
-from .client import PrefixedStrictRedis
 from .routing import priority_step
-from .storage import RedisStorage
+
+if TYPE_CHECKING:
+    from .storage import RedisStorage
 
 __all__ = ("Channel", "Message", "QoS", "RedisQoS")
 
@@ -92,10 +91,10 @@ class Channel(virtual.Channel):
     global_keyprefix = ""
     sep = "\x06\x16"
     priority_steps: list[int] = [0, 3, 6, 9]
-    #: ``'kombu'``: lower numbers first (kombu's Redis order); ``'amqp'``: higher
-    #: first; ``'auto'``: higher first for queues declared with ``x-max-priority``
-    #: (an AMQP priority queue), kombu's order for the others.
-    priority_order = "auto"
+    #: ``'kombu'`` (the default, kombu's Redis order): lower numbers first, 0 the
+    #: most urgent, in every queue; ``'amqp'``: higher first; ``'auto'``: higher
+    #: first for queues declared with ``x-max-priority``, kombu's order elsewhere.
+    priority_order = "kombu"
     #: Priorities work in every queue (kombu's Redis transport: 0..9).
     default_max_priority = 9
     keyprefix_queue = "_kombu.binding.%s"
@@ -136,12 +135,14 @@ class Channel(virtual.Channel):
     def client(self) -> Any:
         """A redis-py client on the connection's pool (keys prefixed with ``global_keyprefix``)."""
         if self._client is None:
+            from .client import PrefixedStrictRedis
+
             pool = self.connection.pool
             gkp = self.connection.layout.gkp
             if gkp:
                 self._client = PrefixedStrictRedis(connection_pool=pool, global_keyprefix=gkp)
             else:
-                self._client = redis.Redis(connection_pool=pool)
+                self._client = self.connection.redis_client()
         return self._client
 
     @property

@@ -8,7 +8,6 @@ import ssl
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlparse
 
 import redis
 from redis import exceptions as rexc
@@ -17,6 +16,15 @@ from redis.retry import Retry
 
 from kombu import exceptions as kexc
 from kombu.transport import base
+
+from .options import (
+    DEFAULT_DB,
+    DEFAULT_HEALTH_CHECK_INTERVAL,
+    DEFAULT_PORT,
+    DEFAULT_SENTINEL_PORT,
+    parse_db,
+    parse_socket_url,
+)
 
 __all__ = (
     "DEFAULT_DB",
@@ -27,15 +35,12 @@ __all__ = (
     "PrefixedRedisPipeline",
     "PrefixedStrictRedis",
     "connection_kwargs",
+    "default_user",
     "get_redis_error_classes",
     "parse_db",
     "parse_socket_url",
 )
 
-DEFAULT_PORT = 6379
-DEFAULT_SENTINEL_PORT = 26379
-DEFAULT_DB = 0
-DEFAULT_HEALTH_CHECK_INTERVAL = 25
 
 #: amqp-style ``ssl`` dict keys and the redis-py option each means.
 _SSL_ALIASES = {
@@ -69,40 +74,6 @@ def get_redis_error_classes() -> tuple[tuple[type[BaseException], ...],
         rexc.ResponseError,
     )
     return connection_errors, channel_errors
-
-
-def parse_db(vhost: Any) -> int:
-    """The database number a virtual host names (``''``/``'/'`` is 0)."""
-    if isinstance(vhost, int):
-        return vhost
-    text = str(vhost or "").strip()
-    if text.startswith("/"):
-        text = text[1:]
-    if not text:
-        return DEFAULT_DB
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(
-            f"Redis virtual host must be a database number (e.g. redis://host:6379/2), "
-            f"not {vhost!r}") from None
-
-
-def parse_socket_url(url: str) -> dict[str, Any]:
-    """Path, password, database and options of ``redis+socket:///path?virtual_host=3``."""
-    _, sep, rest = url.partition("://")
-    if not sep:
-        rest = url
-    parts = urlparse("socket://" + rest)
-    query = dict(parse_qsl(parts.query))
-    db = query.pop("virtual_host", None) or query.pop("db", None)
-    return {
-        "path": unquote(parts.path) or None,
-        "password": unquote(parts.password) if parts.password else None,
-        "username": unquote(parts.username) if parts.username else None,
-        "db": db,
-        "query": query,
-    }
 
 
 @cache
@@ -178,6 +149,7 @@ def connection_kwargs(client: Any, options: Mapping[str, Any], *, use_ssl: bool,
         # The raw reply parser and the pubsub handling expect RESP2.
         "protocol": 2,
     }
+    default_user(kwargs)
     if socket_path is not None:
         for key in ("host", "port", "socket_keepalive", "socket_keepalive_options"):
             kwargs.pop(key)
@@ -188,6 +160,20 @@ def connection_kwargs(client: Any, options: Mapping[str, Any], *, use_ssl: bool,
         kwargs["connection_class"] = redis.SSLConnection
     else:
         kwargs["connection_class"] = redis.Connection
+    return kwargs
+
+
+def default_user(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Authenticate a bare password as Redis' ``default`` user (``AUTH default <password>``).
+
+    That is what redis-py's RESP3 handshake (``HELLO 3 AUTH default ...``, used by
+    kombu 5.7) sends: a Redis without a password accepts it, so a URL that carries
+    one still connects (a bare ``AUTH <password>`` is refused there), while a Redis
+    with another password refuses it (``WRONGPASS``).  Redis before 6 gets the bare
+    form (redis-py retries with it).
+    """
+    if kwargs.get("password") and not kwargs.get("username"):
+        kwargs["username"] = "default"
     return kwargs
 
 

@@ -72,6 +72,14 @@ class Layout:
         """The list key for an engine priority level (higher served first)."""
         return self.key_for_priority(queue, 9 - min(max(level, 0), 9))
 
+    def queue_args_key(self, queue: str) -> str:
+        """Where the arguments of a queue declared with ``x-expires`` live (it expires too)."""
+        return f"{self.gkp}_kombu.queue_args.{queue}"
+
+    def expiring_keys(self, queue: str) -> tuple[str, ...]:
+        """Every key of ``queue`` that ``x-expires`` applies to (its arguments' key last)."""
+        return (*self.queue_keys(queue), self.rindex_key(queue), self.queue_args_key(queue))
+
     def wake(self, queue: str) -> str:
         return self.wake_prefix + queue
 

@@ -93,6 +93,9 @@ local function restore_expired(hkey, zkey, cutoff, limit, gkp, sep, steps, wake)
           payload = '{"redelivered":true,' .. string.sub(payload, 2)
         end
         push(key, payload, wake .. queue)
+        -- a queue declared with x-expires: the list lives as long as the queue
+        local ttl = redis.call('PTTL', gkp .. '_kombu.queue_args.' .. queue)
+        if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
         redis.call('HDEL', hkey, tag)
         redis.call('ZREM', zkey, tag)
       else

@@ -10,16 +10,20 @@
   with no reply to wait for (see :mod:`.wire`).
 - **renew** / **restore_lapsed**: the lease keeper renews what its process
   holds; whoever polls gives back what lapsed, kombu clients' entries included.
+- **x-expires**: every key of such a queue (its lists, its exchange index and
+  the key holding its arguments) expires after that many idle milliseconds;
+  a put or a fetch renews them in the same round trip.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from itertools import count
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -40,6 +44,24 @@ _loads = json.loads
 #: Tags of entries the broker pushed (fanout broadcasts): never stored back.
 PUSHED_PREFIX = "fanout."
 _ROUTERS = {name: cls() for name, cls in STANDARD_EXCHANGE_TYPES.items()}
+#: Seconds a queue's ``x-expires`` is trusted before it is read again (another
+#: client may have redeclared the queue).
+EXPIRES_RECHECK = 5.0
+
+
+def queue_expires(arguments: Mapping[str, Any] | None) -> int | None:
+    """The ``x-expires`` (ms) of queue ``arguments``, or None."""
+    value = (arguments or {}).get("x-expires")
+    if value is None:
+        return None
+    try:
+        ms = int(value)
+    except (TypeError, ValueError):
+        ms = 0
+    if ms <= 0 or isinstance(value, bool):
+        raise ValueError(f"x-expires must be a positive number of milliseconds, not {value!r} "
+                         f"(Queue(expires=seconds) sets it)")
+    return ms
 
 
 class RedisStorage:
@@ -59,6 +81,10 @@ class RedisStorage:
         self._hdel_one = pack(["HDEL", self.layout.hkey, ""])[:-len(b"$0\r\n\r\n")]
         self._zrem_one = pack(["ZREM", self.layout.zkey, ""])[:-len(b"$0\r\n\r\n")]
         self._tag_base = uuid.uuid4().hex[:16]
+        #: queue -> (x-expires ms or None, when to read it again)
+        self._expires: dict[str, tuple[int | None, float]] = {}
+        #: (queue, ms) -> the packed PEXPIREs renewing the queue's keys
+        self._renew_cmds: dict[tuple[str, int], bytes] = {}
         self._fetch_seq = count(1)
         try:
             self.wire.connect()
@@ -70,12 +96,64 @@ class RedisStorage:
     # -- queues ---------------------------------------------------------------
 
     def declare_queue(self, queue: str, arguments: Mapping[str, Any] | None) -> None:
-        self.wire.call("HSET", self.layout.queues_key, queue,
-                       json.dumps(dict(arguments or {}), sort_keys=True, default=str))
+        layout = self.layout
+        ms = queue_expires(arguments)
+        args_json = json.dumps(dict(arguments or {}), sort_keys=True, default=str)
+        *keys, args_key = layout.expiring_keys(queue)
+        if ms is None:  # (re)declared without x-expires: its keys stay for good
+            commands: list[tuple[Any, ...]] = [
+                ("HSET", layout.queues_key, queue, args_json), ("DEL", args_key),
+                *(("PERSIST", k) for k in keys)]
+        else:
+            commands = [("HDEL", layout.queues_key, queue),
+                        ("SET", args_key, args_json, "PX", ms),
+                        *(("PEXPIRE", k, ms) for k in keys)]
+        result = self.wire.pipeline([("MULTI",), *commands, ("EXEC",)])[-1]
+        if isinstance(result, Exception):
+            raise result
+        self._expires[queue] = (ms, time.monotonic() + EXPIRES_RECHECK)
+
+    def _expires_ms(self, queue: str) -> int | None:
+        found = self._expires.get(queue)
+        now = time.monotonic()
+        if found is not None and found[1] > now:
+            return found[0]
+        ms = None
+        raw = self.wire.call("GET", self.layout.queue_args_key(queue))
+        if raw:
+            try:
+                ms = queue_expires(_loads(raw))
+            except ValueError:
+                ms = None
+        if len(self._expires) > 4096:
+            self._expires.clear()
+        self._expires[queue] = (ms, now + EXPIRES_RECHECK)
+        return ms
+
+    def _renewals(self, queues: Collection[str]) -> tuple[bytes, int]:
+        """Packed PEXPIREs for the keys of those ``queues`` declared with x-expires."""
+        out: list[bytes] = []
+        count = 0
+        for queue in queues:
+            ms = self._expires_ms(queue)
+            if ms is None:
+                continue
+            keys = self.layout.expiring_keys(queue)
+            packed = self._renew_cmds.get((queue, ms))
+            if packed is None:
+                if len(self._renew_cmds) > 4096:
+                    self._renew_cmds.clear()
+                packed = self._renew_cmds[(queue, ms)] = b"".join(
+                    pack(["PEXPIRE", k, ms]) for k in keys)
+            out.append(packed)
+            count += len(keys)
+        return b"".join(out), count
 
     def queue_arguments(self, queue: str) -> Mapping[str, Any] | None:
-        raw = self.wire.call("HGET", self.layout.queues_key, queue)
-        if raw is None:
+        raw, expiring = self.wire.pipeline([("HGET", self.layout.queues_key, queue),
+                                            ("GET", self.layout.queue_args_key(queue))])
+        raw = raw if raw is not None else expiring
+        if raw is None or isinstance(raw, Exception):
             return {} if self.queue_exists(queue) else None
         try:
             args = _loads(raw)
@@ -86,7 +164,7 @@ class RedisStorage:
     def queue_exists(self, queue: str) -> bool:
         layout = self.layout
         commands: list[tuple[Any, ...]] = [("HEXISTS", layout.queues_key, queue)]
-        commands += [("EXISTS", k) for k in (*layout.queue_keys(queue), layout.rindex_key(queue))]
+        commands += [("EXISTS", k) for k in layout.expiring_keys(queue)]
         return any(r == 1 for r in self.wire.pipeline(commands))
 
     def queue_size(self, queue: str) -> int:
@@ -108,7 +186,9 @@ class RedisStorage:
             scripts.DELETE_QUEUE,
             [layout.rindex_key(queue), layout.version_key, *layout.queue_keys(queue)],
             [layout.binding_prefix, layout.sep, queue])
-        self.wire.call("HDEL", layout.queues_key, queue)
+        self.wire.pipeline([("HDEL", layout.queues_key, queue),
+                            ("DEL", layout.queue_args_key(queue))])
+        self._expires.pop(queue, None)
         self.transport.fanout_queues.pop(queue, None)
         self.transport.subscriptions_changed()
         return int(size)
@@ -201,18 +281,18 @@ class RedisStorage:
         wire = self.wire
         if version is None:  # the default exchange: straight into the queue
             queue, level = targets[0]
-            key = (queue, level)
+            key: Hashable = (queue, level)
             plan = self._plans.get(key)
             if plan is None:
                 if len(self._plans) > 4096:
                     self._plans.clear()
                 plan = self._plans[key] = wire.plan(
                     scripts.PUSH, [layout.key_for_level(queue, level)], [], [layout.wake(queue)])
-            wire.run_plan(plan, payload)
+            wire.run_plan(plan, payload, *self._renewals((queue,)))
             return True
         info = envelope["properties"]["delivery_info"]
         exchange = info["exchange"]
-        ver, members, etype = version  # type: ignore[misc]
+        ver, members, etype = cast(tuple[Any, int, str], version)
         if etype == "fanout":
             wire.call("PUBLISH", layout.fanout_topic(exchange, info.get("routing_key", "")),
                       payload)
@@ -227,7 +307,7 @@ class RedisStorage:
                 [layout.version_key, layout.binding_key(exchange),
                  *(layout.key_for_level(q, lvl) for q, lvl in targets)],
                 [ver, members], [layout.wake(q) for q, _ in targets])
-        return wire.run_plan(plan, payload) != -1
+        return wire.run_plan(plan, payload, *self._renewals({q for q, _ in targets})) != -1
 
     def fetch(self, queues: Sequence[str], n: int, noack: Collection[str] = (),
               timeout: float = 0.0) -> list[Delivery]:
@@ -246,7 +326,7 @@ class RedisStorage:
             per_key.append("1" if queue in noack else "0")
         prefix = f"{self._tag_base}.{next(self._fetch_seq)}."
         reply = self.wire.run(scripts.FETCH, [layout.hkey, layout.zkey, *keys],
-                              [n, prefix, *per_key])
+                              [n, prefix, *per_key], *self._renewals(wanted))
         out = []
         for pos, i in enumerate(range(0, len(reply), 2), 1):
             queue = pairs[reply[i] - 1][0]
@@ -285,7 +365,8 @@ class RedisStorage:
                      layout.key_for_level(delivery.queue, delivery.level), payload,
                      layout.wake(delivery.queue)]
         if args:
-            self.wire.run(scripts.RESTORE_TAGS, [layout.hkey, layout.zkey], args)
+            self.wire.run(scripts.RESTORE_TAGS, [layout.hkey, layout.zkey], args,
+                          *self._renewals({d.queue for d in deliveries}))
 
     def renew(self, tags: Sequence[Any]) -> None:
         tags = [t for t in tags if not str(t).startswith(PUSHED_PREFIX)]
@@ -323,7 +404,8 @@ class RedisStorage:
             pairs += [layout.key_for_priority(queue, props.get("priority", 0)),
                       layout.wake(queue)]
         self.wire.run(scripts.RESTORE_ONE, [layout.hkey, layout.zkey],
-                      [tag, layout.visibility_timeout, value, dumps_envelope(payload), *pairs])
+                      [tag, layout.visibility_timeout, value, dumps_envelope(payload), *pairs],
+                      *self._renewals(queues))
 
     def close(self) -> None:
         try:

@@ -10,41 +10,32 @@ the options are transport options (``visibility_timeout``,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-try:
-    import redis
-    from redis import sentinel as redis_sentinel
-except ImportError as exc:  # pragma: no cover - exercised by the packaging tests
-    raise ImportError(
-        "The Redis transport needs the redis-py client library, which is not installed "
-        "(or failed to import). Install it with: pip install 'kombu-core[redis]'") from exc
+from typing import TYPE_CHECKING, Any
 
 from kombu.transport import virtual
 from kombu.utils.url import maybe_sanitize_url, query_value
 
 from .channel import Channel, Message, QoS
 from .channel import Channel as _RedisChannel
-from .client import (
+from .layout import Layout
+from .options import (
     DEFAULT_PORT,
     DEFAULT_SENTINEL_PORT,
-    GlobalKeyPrefixMixin,
-    PrefixedRedisPipeline,
-    PrefixedStrictRedis,
-    connection_kwargs,
-    describe,
-    explain_connect_error,
-    filter_kwargs,
-    get_redis_error_classes,
     parse_db,
     parse_socket_url,
+    redis_py,
+    require_redis_py,
 )
-from .layout import Layout
-from .storage import RedisStorage
-from .waiter import RedisWaiter
-from .wire import Wire
 
-__all__ = (
+if TYPE_CHECKING:
+    from .storage import RedisStorage
+    from .waiter import RedisWaiter
+    from .wire import Wire
+
+# redis-py (about 90 ms to import) is imported when the first connection is made,
+# not when the transport class is loaded: see RedisErrors and __getattr__ below.
+
+__all__ = (  # noqa: F822  (four names come from .client through __getattr__)
     "Channel",
     "GlobalKeyPrefixMixin",
     "Message",
@@ -58,14 +49,49 @@ __all__ = (
     "get_redis_error_classes",
 )
 
-_connection_errors, _channel_errors = get_redis_error_classes()
+#: Names this module answers (as kombu's kombu.transport.redis) from .client,
+#: importing redis-py then.
+_FROM_CLIENT = ("GlobalKeyPrefixMixin", "PrefixedRedisPipeline", "PrefixedStrictRedis",
+                "get_redis_error_classes")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_CLIENT:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class RedisErrors:
+    """``connection_errors`` / ``channel_errors``: redis-py's classes, read on first use.
+
+    Works on the class (``Transport.connection_errors``) and on instances.
+    """
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __get__(self, obj: Any, objtype: Any = None) -> tuple[type[BaseException], ...]:
+        from .client import get_redis_error_classes
+
+        return get_redis_error_classes()[self.index]
+
+
+class StorageClass:
+    """``Transport.Storage``: :class:`~.storage.RedisStorage`, imported on first use."""
+
+    def __get__(self, obj: Any, objtype: Any = None) -> type[RedisStorage]:
+        from .storage import RedisStorage
+
+        return RedisStorage
 
 
 class Transport(virtual.Transport):
     """Redis transport."""
 
     Channel = Channel
-    Storage = RedisStorage
+    Storage = StorageClass()
     channels: list[_RedisChannel]  # type: ignore[assignment]
 
     #: Longest wait (seconds) between polls when no wake-up notice comes.
@@ -74,8 +100,8 @@ class Transport(virtual.Transport):
     driver_type = "redis"
     driver_name = "redis"
     supports_ev = True
-    connection_errors = _connection_errors
-    channel_errors = _channel_errors
+    connection_errors = RedisErrors(0)  # type: ignore[assignment]
+    channel_errors = RedisErrors(1)  # type: ignore[assignment]
     implements = virtual.Transport.implements.extend(
         asynchronous=True,
         exchange_type=frozenset({"direct", "topic", "fanout", "headers"}),
@@ -92,14 +118,19 @@ class Transport(virtual.Transport):
     force_ssl = False
 
     def __init__(self, client: Any, **kwargs: Any) -> None:
+        require_redis_py()
         super().__init__(client, **kwargs)
         self.options: dict[str, Any] = dict(getattr(client, "transport_options", None) or {})
         #: queue -> {(exchange, routing_key)}: queues bound to fanout exchanges here.
         self.fanout_queues: dict[str, set[tuple[str, str]]] = {}
         self._pool: Any = None
         self._conn_kwargs: dict[str, Any] | None = None
-        self.db = self.connparams().get("db", 0)
+        self.db = self._db()
         self.layout = Layout(self.Channel, self.options, self.db)
+
+    def _db(self) -> int:
+        """The database number (without building the redis-py settings)."""
+        return parse_db(self.client.virtual_host)
 
     # -- connection settings ------------------------------------------------
 
@@ -116,14 +147,18 @@ class Transport(virtual.Transport):
     def connparams(self) -> dict[str, Any]:
         """redis-py connection keyword arguments (host, db, password, timeouts, TLS...)."""
         if self._conn_kwargs is None:
+            from .client import connection_kwargs
+
             self._conn_kwargs = connection_kwargs(self.client, self.options,
                                                   use_ssl=self.use_ssl)
         return self._conn_kwargs
 
     def _make_pool(self) -> Any:
+        from .client import filter_kwargs
+
         kwargs = dict(self.connparams())
         cls = kwargs.pop("connection_class")
-        return redis.ConnectionPool(connection_class=cls,
+        return redis_py().ConnectionPool(connection_class=cls,
                                     max_connections=self.options.get("max_connections", 10),
                                     **filter_kwargs(cls, kwargs))
 
@@ -135,7 +170,7 @@ class Transport(virtual.Transport):
         return self._pool
 
     def redis_client(self) -> Any:
-        return redis.Redis(connection_pool=self.pool)
+        return redis_py().Redis(connection_pool=self.pool)
 
     def _connection_factory(self) -> Callable[[], Any]:
         pool = self.pool
@@ -145,11 +180,16 @@ class Transport(virtual.Transport):
 
     def new_wire(self) -> Wire:
         """A connection of its own for one channel's storage (or the lease keeper)."""
+        from .client import describe
+        from .wire import Wire
+
         return Wire(self._connection_factory(), describe(self.connparams()),
                     handshake_timeout=self.connect_timeout,
                     socket_timeout=self.options.get("socket_timeout"))
 
     def create_waiter(self) -> RedisWaiter:
+        from .waiter import RedisWaiter
+
         return RedisWaiter(self)
 
     def subscriptions_changed(self) -> None:
@@ -164,19 +204,23 @@ class Transport(virtual.Transport):
         return {"port": self.default_port, "hostname": "localhost"}
 
     def driver_version(self) -> str:
-        return str(redis.__version__)
+        return str(redis_py().__version__)
 
     # -- life cycle ---------------------------------------------------------
 
     def establish_connection(self) -> Any:
+        from .client import explain_connect_error
+
         try:
             return super().establish_connection()
         except self.connection_errors as exc:
             raise explain_connect_error(exc, self._where()) from exc
-        except redis.RedisError as exc:
+        except redis_py().RedisError as exc:
             raise explain_connect_error(exc, self._where()) from exc
 
     def _where(self) -> str:
+        from .client import describe
+
         return describe(self.connparams())
 
     def close_connection(self, connection: Any) -> None:
@@ -208,8 +252,13 @@ class SocketTransport(Transport):
 
     can_parse_url = True
 
+    def _db(self) -> int:
+        return int(self.connparams().get("db", 0))
+
     def connparams(self) -> dict[str, Any]:
         if self._conn_kwargs is None:
+            from .client import connection_kwargs, default_user
+
             url = self.client.hostname or ""
             parsed = parse_socket_url(url)
             for key, value in parsed["query"].items():
@@ -219,7 +268,7 @@ class SocketTransport(Transport):
             kwargs["db"] = parse_db(parsed["db"] or 0)
             kwargs["password"] = parsed["password"] or self.client.password or None
             kwargs["username"] = parsed["username"] or self.client.userid or None
-            self._conn_kwargs = kwargs
+            self._conn_kwargs = default_user(kwargs)
         return self._conn_kwargs
 
 
@@ -257,6 +306,10 @@ class SentinelTransport(Transport):
         if not master_name:
             raise ValueError("The sentinel:// transport needs the 'master_name' transport "
                              "option (the name Sentinel monitors the master under).")
+        from redis import sentinel as redis_sentinel
+
+        from .client import filter_kwargs
+
         kwargs = dict(self.connparams())
         cls = kwargs.pop("connection_class")
         for key in ("host", "port"):
@@ -271,7 +324,7 @@ class SentinelTransport(Transport):
                 "socket_timeout": self.connect_timeout,
                 "socket_connect_timeout": self.connect_timeout},
             **kwargs)
-        client = sentinel.master_for(master_name, redis_class=redis.Redis,
+        client = sentinel.master_for(master_name, redis_class=redis_py().Redis,
                                      connection_class=managed)
         return client.connection_pool
 

@@ -35,12 +35,28 @@ from typing import Any
 
 from redis import exceptions as rexc
 
-__all__ = ("Plan", "Script", "Wire", "pack")
+__all__ = ("Plan", "Script", "ServerUnavailable", "Wire", "pack")
 
 _CRLF = b"\r\n"
 #: Linux's TCP_CORK (None elsewhere: reply-less commands are then sent at once).
 _TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)
 _SKIP = b"*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n"
+
+
+#: Error replies meaning this server cannot serve us now: a master demoted to a
+#: replica (``READONLY``, a Sentinel failover), a replica cut from its master
+#: (``MASTERDOWN``), a full memory (``OOM``).  The connection is closed and a
+#: :class:`ServerUnavailable` (a connection error) raised, so kombu reconnects
+#: (and Sentinel finds the new master) instead of failing the channel.
+_UNAVAILABLE_CODES = {"ReadOnlyError": "READONLY", "MasterDownError": "MASTERDOWN",
+                      "OutOfMemoryError": "OOM"}
+_UNAVAILABLE: tuple[type[Exception], ...] = tuple(
+    cls for cls in (getattr(rexc, name, None) for name in _UNAVAILABLE_CODES)
+    if cls is not None)
+
+
+class ServerUnavailable(rexc.ConnectionError):
+    """Redis answered that it cannot serve commands now (READONLY, MASTERDOWN, OOM)."""
 
 
 def _cork(sock: Any, on: bool) -> bool:
@@ -137,14 +153,15 @@ class Wire:
         with self._lock:
             if self._conn is None:
                 self._conn = self._factory()
-            conn = self._conn
+            conn: Any = self._conn
             if conn._sock is None:
                 # The handshake (AUTH, SELECT, ...) must not hang on a server that
                 # never answers; afterwards replies wait socket_timeout.
                 conn.socket_timeout = self._handshake_timeout
                 conn.connect()
                 conn.socket_timeout = self._socket_timeout
-                conn._sock.settimeout(self._socket_timeout)
+                sock: Any = conn._sock  # set by connect()
+                sock.settimeout(self._socket_timeout)
 
     def fileno(self) -> int | None:
         conn = self._conn
@@ -279,10 +296,16 @@ class Wire:
                         out.append(conn.read_response())
                     except rexc.ResponseError as exc:
                         out.append(exc)
-                return out
             except BaseException:
                 self._lost()
                 raise
+            for reply in out:
+                if isinstance(reply, _UNAVAILABLE):
+                    self.close()
+                    code = _UNAVAILABLE_CODES.get(type(reply).__name__, "")
+                    raise ServerUnavailable(f"{self._describe} cannot serve commands now "
+                                            f"({code} {reply}); reconnect") from reply
+            return out
 
     def call(self, *args: Any) -> Any:
         """Run one command; an error reply is raised."""
@@ -296,11 +319,18 @@ class Wire:
         packed = [pack(c) for c in commands]
         return self.roundtrip(b"".join(packed), len(packed))
 
-    def run(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        """Run a Lua script (EVALSHA, falling back to EVAL once Redis forgot it)."""
-        reply = self.roundtrip(pack(["EVALSHA", script.sha, len(keys), *keys, *args]), 1)[0]
+    def run(self, script: Script, keys: Sequence[Any], args: Sequence[Any],
+            then: bytes = b"", then_replies: int = 0) -> Any:
+        """Run a Lua script (EVALSHA, falling back to EVAL once Redis forgot it).
+
+        ``then``: idempotent packed commands (``then_replies`` of them) sent in
+        the same write; their replies are read and dropped.
+        """
+        reply = self.roundtrip(
+            pack(["EVALSHA", script.sha, len(keys), *keys, *args]) + then, 1 + then_replies)[0]
         if isinstance(reply, rexc.NoScriptError):
-            reply = self.roundtrip(pack(["EVAL", script.source, len(keys), *keys, *args]), 1)[0]
+            reply = self.roundtrip(pack(["EVAL", script.source, len(keys), *keys, *args]) + then,
+                                   1 + then_replies)[0]
         if isinstance(reply, Exception):
             raise reply
         return reply
@@ -310,13 +340,15 @@ class Wire:
         """A script call packed once: ``ARGV = (*before, payload, *after)``."""
         return Plan(script, keys, before, after)
 
-    def run_plan(self, plan: Plan, payload: bytes) -> Any:
-        """Run a :meth:`plan` with ``payload`` (one round trip)."""
-        data = plan.packed(payload)
-        reply = self.roundtrip(data, 1)[0]
+    def run_plan(self, plan: Plan, payload: bytes, then: bytes = b"",
+                 then_replies: int = 0) -> Any:
+        """Run a :meth:`plan` with ``payload`` (one round trip; ``then`` as in :meth:`run`)."""
+        data = plan.packed(payload) + then
+        replies = 1 + then_replies
+        reply = self.roundtrip(data, replies)[0]
         if isinstance(reply, rexc.NoScriptError):  # Redis restarted or flushed its scripts
             self.call("SCRIPT", "LOAD", plan.script.source)
-            reply = self.roundtrip(data, 1)[0]
+            reply = self.roundtrip(data, replies)[0]
         if isinstance(reply, Exception):
             raise reply
         return reply

@@ -39,8 +39,34 @@ _encode = reusable_encoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def dumps(envelope: Mapping[str, Any]) -> str:
-    """The JSON text of an envelope (headers of any type kombu's JSON packs)."""
-    return _encode(envelope)
+    """The JSON text of an envelope (headers of any type kombu's JSON packs).
+
+    Raises :class:`~kombu.exceptions.EncodeError` naming the header (or
+    property) holding a value kombu's JSON cannot pack.
+    """
+    try:
+        return _encode(envelope)
+    except (TypeError, ValueError) as exc:
+        raise _encode_error(envelope, exc) from exc
+
+
+def _encode_error(envelope: Mapping[str, Any], exc: Exception) -> Exception:
+    from ...exceptions import EncodeError
+
+    for section in ("headers", "properties"):
+        fields = envelope.get(section)
+        if not isinstance(fields, Mapping):
+            continue
+        for name, value in fields.items():
+            try:
+                _encode(value)
+            except (TypeError, ValueError):
+                what = "header" if section == "headers" else "message property"
+                return EncodeError(
+                    f"The {what} {name!r} holds a value of type {type(value).__name__} that "
+                    f"kombu's JSON cannot pack ({exc}): convert it to a JSON type, or teach "
+                    f"kombu.utils.json.register_type how to pack it")
+    return EncodeError(f"Cannot pack the message for the broker: {exc}")
 
 
 def loads(payload: str | bytes | bytearray | memoryview) -> Any:
