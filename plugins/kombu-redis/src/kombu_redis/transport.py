@@ -113,6 +113,7 @@ class Transport(virtual.Transport):
         cross_process=True,
         persistent=True,
         leases=True,
+        queue_ttl=True,
     )
     #: Whether the scheme itself asks for TLS (``rediss://``).
     force_ssl = False
