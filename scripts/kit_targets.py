@@ -97,6 +97,10 @@ RETRIED_PUBLISH = ("a publish whose reply (or confirm) the lost connection swall
                    "retried by retry=True and stored twice: the broker has no publish "
                    "deduplication")
 
+#: Azurite's queue service with the well-known development account (its published key).
+AZURITE_URL = ("azurestoragequeues://Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq"
+               "/K1SZFPTOtr/KBHBeksoGMGw==@http://127.0.0.1:10001/devstoreaccount1")
+
 TARGETS: dict[str, KitTarget] = {t.name: t for t in (
     KitTarget("memory", "memory://"),
     KitTarget("filesystem", "filesystem://", options={
@@ -113,4 +117,9 @@ TARGETS: dict[str, KitTarget] = {t.name: t for t in (
               fault_options={"socket_timeout": 5, "socket_connect_timeout": 3},
               fault_server=REDIS_SERVER, cannot_offer={
                   "network_cut": RETRIED_PUBLISH, "broker_restart": RETRIED_PUBLISH}),
+    KitTarget("azure", AZURITE_URL, "kombu-azure", "azure", ("azurite",), 10001,
+              {"visibility_timeout": 2, "polling_interval": 0.05, "wait_time_seconds": 1},
+              fault_options={"retry_total": 0, "read_timeout": 5},
+              cannot_offer={"network_cut": RETRIED_PUBLISH,
+                            "broker_restart": RETRIED_PUBLISH}),
 )}
