@@ -58,9 +58,9 @@ class AzureErrors:
         from azure.core import exceptions as errors
 
         if self.index == 0:
-            return (errors.ServiceRequestError, errors.ServiceResponseError,
-                    ConnectionError, TimeoutError)
-        return (errors.HttpResponseError,)
+            return (*virtual.Transport.connection_errors, errors.ServiceRequestError,
+                    errors.ServiceResponseError, ConnectionError, TimeoutError)
+        return (*virtual.Transport.channel_errors, errors.HttpResponseError)
 
 
 class StorageClass:
@@ -195,9 +195,9 @@ class Transport(virtual.Transport):
                 raise self._auth_error(where, exc) from exc
             raise
         except (errors.ServiceRequestError, errors.ServiceResponseError) as exc:
-            from kombu.exceptions import OperationalError
+            from kombu.exceptions import ConnectionError as KombuConnectionError
 
-            raise OperationalError(
+            raise KombuConnectionError(
                 f"Cannot reach Azure Storage Queues at {where}: {type(exc).__name__}. "
                 f"Is the account URL right and the service (or Azurite) running?") from exc
 
