@@ -6,8 +6,11 @@ URL forms (kombu's, plus a connection string)::
     azurestoragequeues://<SAS_TOKEN>@<ACCOUNT_URL>
     azurestoragequeues://DefaultAzureCredential@<ACCOUNT_URL>
     azurestoragequeues://ManagedIdentityCredential@<ACCOUNT_URL>
-    azurestoragequeues://<CONNECTION_STRING>
+    azurestoragequeues://<CONNECTION_STRING>    (each ``;`` written ``%3B``)
 
+A ``;`` in a URL separates failover URLs (as in kombu), so a connection
+string in the URL has its ``;`` percent-encoded; or pass it unencoded as the
+``connection_string`` transport option with the URL ``azurestoragequeues://``.
 ``ACCOUNT_URL`` is the queue endpoint, e.g. ``https://ACCOUNT.queue.core.windows.net``
 or Azurite's ``http://127.0.0.1:10001/devstoreaccount1``.  Everything up to the
 *last* ``@`` is the credential, so keys and SAS tokens may hold ``/``.
@@ -91,6 +94,8 @@ def parse_uri(uri: str) -> Endpoint:
     rest = uri.split("://", 1)[1] if "://" in uri else uri
     if uri.split("://", 1)[0].lower() not in (SCHEME, "azure"):
         rest = uri
+    if "@" not in rest and "%3B" in rest.upper():
+        rest = re.sub("%3[Bb]", ";", rest)
     if "@" not in rest and ("AccountName=" in rest or "UseDevelopmentStorage=" in rest
                             or "QueueEndpoint=" in rest):
         return Endpoint(connection_string=rest, kind="connection_string")
@@ -118,7 +123,7 @@ def parse_uri(uri: str) -> Endpoint:
 
 def mask_uri(uri: str, mask: str = "**") -> str:
     """``uri`` with its credential (key, SAS token, AccountKey=) replaced by ``mask``."""
-    uri = re.sub(r"(AccountKey|SharedAccessSignature)=[^;]*", rf"\1={mask}", uri)
+    uri = re.sub(r"(AccountKey|SharedAccessSignature)=(?:(?!%3[Bb])[^;])*", rf"\1={mask}", uri)
     head, sep, rest = uri.partition("://")
     if not sep:
         return uri

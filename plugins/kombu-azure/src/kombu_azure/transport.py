@@ -16,6 +16,8 @@ Transport options (``Connection(transport_options={...})``):
     Seconds between polls of empty queues (default 1, as kombu).
 ``retry_total``
     Retries of a failed request (default 3, linear 1 s backoff).
+``connection_string``
+    An Azure Storage connection string, used instead of the URL's account.
 ``read_timeout``
     Seconds to wait for a reply (default 30).
 """
@@ -166,7 +168,11 @@ class Transport(virtual.Transport):
     @property
     def endpoint(self) -> Endpoint:
         if self._endpoint is None:
-            self._endpoint = parse_uri(str(self.client.hostname or ""))
+            if self.options.get("connection_string"):
+                self._endpoint = Endpoint(connection_string=str(self.options[
+                    "connection_string"]), kind="connection_string")
+            else:
+                self._endpoint = parse_uri(str(self.client.hostname or ""))
         return self._endpoint
 
     def service_client(self) -> Any:
