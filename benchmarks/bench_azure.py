@@ -1,4 +1,4 @@
-"""azurestoragequeues:// benchmark: kombu-azure vs kombu 5.7 on the same Azurite, publish then consume.
+"""azurestoragequeues:// benchmark: kombu-azure vs kombu 5.7 on one Azurite, publish then consume.
 
     python benchmarks/bench_azure.py [--count 2000] [--rounds 3] [--url URL]
 

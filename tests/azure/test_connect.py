@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from azurite_env import ACCOUNT, ACCOUNT_URL, CONNECTION_STRING, KEY, URL
+from kombu_azure.options import Endpoint, entity_name, mask_uri, parse_uri
 
 from kombu import Connection
-from kombu_azure.options import Endpoint, entity_name, mask_uri, parse_uri
 
 
 def _round_trip(url: str, options: dict[str, Any]) -> Any:

@@ -9,10 +9,10 @@ import time
 from typing import Any
 
 import pytest
+from azurite_env import URL
 
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import LimitExceeded
-from azurite_env import URL
 
 
 def test_queue_name_prefix_and_mangling_name_the_azure_queue(service: Any, prefix: str,

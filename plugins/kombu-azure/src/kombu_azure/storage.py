@@ -24,6 +24,7 @@ from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+
 from kombu.exceptions import LimitExceeded
 from kombu.transport.virtual import Binding, Delivery, RouteTable, Target
 from kombu.transport.virtual.envelope import dumps, loads
@@ -68,7 +69,8 @@ class AzureStorage:
         self.leases: dict[str, Lease] = transport.leases
         source = channel if channel is not None else transport
         self.prefix: str = str(getattr(source, "queue_name_prefix", "") or "")
-        self.lease_seconds: float | None = float(source.visibility_timeout)
+        #: Azure takes whole seconds (1 at least).
+        self.lease_seconds: float | None = float(max(1, round(float(source.visibility_timeout))))
         self.wait_time_seconds = float(getattr(source, "wait_time_seconds", 0) or 0)
         self.polling_interval = float(transport.polling_interval or 0.0)
         self.max_size = int(transport.max_message_size or AZURE_MESSAGE_LIMIT)
@@ -92,7 +94,7 @@ class AzureStorage:
         return found
 
     def _visibility(self) -> int:
-        return max(1, int(round(self.lease_seconds or 30)))
+        return max(1, round(self.lease_seconds or 30))
 
     # -- queues --------------------------------------------------------------
 
@@ -109,7 +111,7 @@ class AzureStorage:
             self.state.queue_arguments[queue] = dict(arguments or {})
 
     def queue_arguments(self, queue: str) -> Mapping[str, Any] | None:
-        found = self.state.queue_arguments.get(queue)
+        found: Mapping[str, Any] | None = self.state.queue_arguments.get(queue)
         if found is not None:
             return found
         try:

@@ -131,8 +131,8 @@ class Transport(virtual.Transport):
     driver_type = "azurestoragequeues"
     driver_name = "azurestoragequeues"
     max_message_size = AZURE_MESSAGE_LIMIT
-    connection_errors = AzureErrors(0)  # type: ignore[assignment]
-    channel_errors = AzureErrors(1)  # type: ignore[assignment]
+    connection_errors = AzureErrors(0)
+    channel_errors = AzureErrors(1)
     implements = virtual.Transport.implements.extend(
         exchange_type=frozenset({"direct", "topic", "fanout", "headers"}),
         asynchronous=False,
