@@ -28,7 +28,7 @@ if [ ! -x "$BIN" ]; then
   fi
 fi
 nohup "$BIN" --queueHost 127.0.0.1 --queuePort "$PORT" --location "$PREFIX/data" \
-  --silent --skipApiVersionCheck --loose >"$PREFIX/azurite.log" 2>&1 </dev/null &
+  --silent --skipApiVersionCheck --loose --disableTelemetry >"$PREFIX/azurite.log" 2>&1 </dev/null &
 for _ in $(seq 1 120); do
   answers "$PORT" && exit 0
   sleep 0.5
