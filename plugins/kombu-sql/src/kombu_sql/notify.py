@@ -10,6 +10,7 @@ still returns after ``polling_interval`` so that lapsed leases are restored.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Collection
 from typing import Any
@@ -64,31 +65,40 @@ class NotifyWaiter:
         self.queues: frozenset[str] = frozenset()
         self.seq = 0
         self._conn: Any = None
-        self._raw: Any = None
-        self._failed_at = 0.0
+        self._closed = False
+        self._lock = threading.RLock()
 
     # -- the LISTEN connection ------------------------------------------------
 
     def _connect(self) -> Any:
+        if self._closed:
+            raise ConnectionError("the waiter is closed")
+        with self._lock:
+            return self._connect_locked()
+
+    def _connect_locked(self) -> Any:
         if self._conn is None:
-            raw = self.db.engine.raw_connection()
-            raw.detach()  # ours for good, not the pool's
-            conn = raw.driver_connection
-            if hasattr(conn, "set_session"):  # psycopg2
+            # A connection of its own, outside the engine's pool.
+            engine = self.db.engine
+            cargs, cparams = engine.dialect.create_connect_args(engine.url)
+            conn = engine.dialect.connect(*cargs, **cparams)
+            try:
                 conn.autocommit = True
-            else:
-                conn.autocommit = True
-            cursor = conn.cursor()
-            cursor.execute(f"LISTEN {_ident(self.channel)}")
-            cursor.close()
-            self._raw, self._conn = raw, conn
+                cursor = conn.cursor()
+                cursor.execute(f"LISTEN {_ident(self.channel)}")
+                cursor.close()
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
         return self._conn
 
     def _drop(self) -> None:
-        raw, self._raw, self._conn = self._raw, None, None
-        if raw is not None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
             try:
-                raw.close()
+                conn.close()
             except Exception:
                 pass
 
@@ -150,4 +160,5 @@ class NotifyWaiter:
             return None
 
     def close(self) -> None:
+        self._closed = True
         self._drop()

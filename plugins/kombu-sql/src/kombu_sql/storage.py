@@ -244,11 +244,12 @@ class SqlStorage:
         x = self.x
         selects = [
             select(literal(queue, String), literal(MAX_LEVEL - level),
-                   literal(text, m.c.payload.type))
+                   literal(text, m.c.payload.type), literal(READY), literal(0), literal(0))
             .where(x.c.version == version)
             for queue, level in targets]
         source: Any = selects[0] if len(selects) == 1 else selects[0].union_all(*selects[1:])
-        stmt = insert(m).from_select(["queue", "rank", "payload"], source)
+        stmt = insert(m).from_select(
+            ["queue", "rank", "payload", "state", "seq", "redelivered"], source)
         with self.db.auto.begin() as conn:
             stored = conn.execute(stmt).rowcount
         return bool(stored)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kombu.exceptions import ChannelError
 from kombu.transport import virtual
 from kombu.utils.url import maybe_sanitize_url
 from sqlalchemy import __version__ as sqlalchemy_version
@@ -77,7 +78,7 @@ class Transport(virtual.Transport):
     polling_interval_min = 0.005
     connection_errors = (sa_exc.OperationalError, sa_exc.InterfaceError,
                          sa_exc.DisconnectionError, sa_exc.TimeoutError, ConnectionError)
-    channel_errors = (sa_exc.ProgrammingError, sa_exc.IntegrityError, sa_exc.DataError,
+    channel_errors = (ChannelError, sa_exc.ProgrammingError, sa_exc.IntegrityError, sa_exc.DataError,
                       sa_exc.InternalError)
     implements = virtual.Transport.implements.extend(
         asynchronous=False,
