@@ -28,10 +28,10 @@ def load_baseline() -> ModuleType:
     return module
 
 
-def kombu57_python() -> Path:
-    """The interpreter of kombu 5.7's virtualenv (built on first use)."""
+def kombu57_python(packages: tuple[str, ...] = ()) -> Path:
+    """The interpreter of kombu 5.7's virtualenv (built on first use, ``packages`` added)."""
     try:
-        python = Path(load_baseline().kombu57_python())
+        python = Path(load_baseline().kombu57_python(packages))
         version = subprocess.run([str(python), "-c", "import kombu; print(kombu.__version__)"],
                                  capture_output=True, text=True, timeout=60, check=True)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -40,9 +40,10 @@ def kombu57_python() -> Path:
     return python
 
 
-def run57(code: str, *args: str) -> str:
-    """Run ``code`` under kombu 5.7 and return what it prints."""
-    proc = subprocess.run([str(kombu57_python()), "-c", code, *args], capture_output=True,
+def run57(code: str, *args: str, packages: tuple[str, ...] = ()) -> str:
+    """Run ``code`` under kombu 5.7 (with ``packages`` installed) and return what it prints."""
+    proc = subprocess.run([str(kombu57_python(packages)), "-c", code, *args],
+                          capture_output=True,
                           text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout

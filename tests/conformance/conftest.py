@@ -1,17 +1,15 @@
-"""Running the kit in subprocesses, several at once, and reading their results."""
+"""Running the kit in subprocesses, a few at once, and reading their results."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bounded_runs import jobs_from_env, run_bounded
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -20,22 +18,19 @@ Jobs = Mapping[str, Sequence[str]]
 
 
 def run_kits(jobs: Jobs, out: Path, env: Mapping[str, str] | None = None,
-             timeout: float = 300) -> dict[str, dict[str, Any]]:
-    """Run ``pytest -p kombu.testing`` once per job in parallel; ``--kombu-results``
-    go to ``out/<name>.json``.  Returns exit code, output, seconds and results."""
-    procs = {}
-    for name, args in jobs.items():
-        cmd = [sys.executable, "-m", "pytest", "-p", "kombu.testing", "-p", "no:cacheprovider",
-               "-q", "--timeout=120", f"--kombu-results={out / name}.json", *args]
-        procs[name] = (time.monotonic(), subprocess.Popen(
-            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))))
+             timeout: float = 900) -> dict[str, dict[str, Any]]:
+    """Run ``pytest -p kombu.testing`` once per job, ``KOMBU_KIT_JOBS`` (3) at a time;
+    ``--kombu-results`` go to ``out/<name>.json``.  Returns exit code, output, seconds
+    and results.  ``timeout`` bounds each run."""
+    commands = {name: [sys.executable, "-m", "pytest", "-p", "kombu.testing", "-p",
+                       "no:cacheprovider", "-q", "--timeout=120",
+                       f"--kombu-results={out / name}.json", *args]
+                for name, args in jobs.items()}
+    finished = run_bounded(commands, out, jobs_from_env("KOMBU_KIT_JOBS"), timeout, env)
     done = {}
-    for name, (started, proc) in procs.items():
-        output, _ = proc.communicate(timeout=timeout)
+    for name, run in finished.items():
         path = out / f"{name}.json"
-        done[name] = {"exit": proc.returncode, "output": output,
-                      "seconds": time.monotonic() - started,
+        done[name] = {"exit": run.exit, "output": run.output, "seconds": run.seconds,
                       "results": json.loads(path.read_text()) if path.exists() else None}
     return done
 
