@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    Float,
+    Double,
     Index,
     Integer,
     MetaData,
@@ -68,7 +68,7 @@ class Schema:
             Column("rank", SmallInteger, nullable=False, default=255),
             Column("seq", BigInteger, nullable=False, default=0),
             Column("token", String(48), nullable=True),
-            Column("lease_until", Float, nullable=True),
+            Column("lease_until", Double, nullable=True),
             Column("redelivered", SmallInteger, nullable=False, default=0),
             Column("payload", LongText, nullable=False),
             Index(f"ix_{message_tablename}_fetch", "queue", "state", "rank", "seq", "id"),
