@@ -138,12 +138,12 @@ class Database:
                     # Another process created them between our check and our CREATE.
                     if attempt == 2:
                         raise
-            self._check_shape()
             self._ready = True
 
     def _create(self) -> None:
         schema = self.schema
         schema.metadata.create_all(self.engine, checkfirst=True)
+        self._check_shape()
         if self.is_postgresql:
             from .notify import install_trigger
 

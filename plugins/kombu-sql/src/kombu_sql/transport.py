@@ -21,7 +21,7 @@ from .engine import Database, database_for, ping
 from .storage import SqlStorage
 from .waiter import BackoffWaiter
 
-__all__ = ("Channel", "Message", "Transport")
+__all__ = ("Channel", "DatabaseConnectionError", "Message", "Transport")
 
 #: Default lease (seconds): a dead consumer's messages come back this long after
 #: its last renewal; a live one renews every quarter of it.
@@ -36,6 +36,10 @@ ENGINE_KEYWORDS = frozenset({
     "pool_use_lifo", "poolclass", "query_cache_size", "insertmanyvalues_page_size",
     "json_serializer", "json_deserializer", "plugins",
 })
+
+
+class DatabaseConnectionError(ConnectionError):
+    """The database refused or did not answer the connection (the message says why)."""
 
 
 class Message(virtual.Message):
@@ -165,6 +169,4 @@ def _explain(exc: sa_exc.DBAPIError, where: str) -> BaseException:
         hint = ": create the database first (the transport creates only its tables)"
     elif "unable to open" in low:
         hint = ": check that the SQLite file's folder exists and is writable"
-    error = sa_exc.OperationalError(f"Cannot connect to {where}", None, exc.orig)
-    error.args = (f"Cannot connect to {where} ({text}){hint}",)
-    return error
+    return DatabaseConnectionError(f"Cannot connect to {where} ({text}){hint}")
