@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from .schema import Schema
 
@@ -134,7 +134,7 @@ class Database:
                 try:
                     self._create()
                     break
-                except (OperationalError, ProgrammingError):
+                except DBAPIError:
                     # Another process created them between our check and our CREATE.
                     if attempt == 2:
                         raise
@@ -142,15 +142,26 @@ class Database:
 
     def _create(self) -> None:
         schema = self.schema
-        schema.metadata.create_all(self.engine, checkfirst=True)
-        self._check_shape()
-        if self.is_postgresql:
-            from .notify import install_trigger
+        lock_name = f"kombu-sql:{schema.messages.name}"
+        # One process at a time creates the tables (others then find them).
+        with self.engine.begin() as conn:
+            if self.is_postgresql:
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": lock_name})
+            elif self.is_mysql:
+                conn.execute(text("SELECT GET_LOCK(:n, 60)"), {"n": lock_name[:64]})
+            try:
+                schema.metadata.create_all(conn, checkfirst=True)
+                self._check_shape(conn)
+                if self.is_postgresql:
+                    from .notify import install_trigger
 
-            install_trigger(self.engine, schema.messages.name)
+                    install_trigger(conn, schema.messages.name)
+            finally:
+                if self.is_mysql:
+                    conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": lock_name[:64]})
 
-    def _check_shape(self) -> None:
-        columns = {c["name"] for c in inspect(self.engine).get_columns(
+    def _check_shape(self, conn: Any) -> None:
+        columns = {c["name"] for c in inspect(conn).get_columns(
             self.schema.messages.name)}
         missing = {"token", "state", "lease_until", "payload"} - columns
         if missing:

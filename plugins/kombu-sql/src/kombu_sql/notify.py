@@ -16,7 +16,7 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection
 
 __all__ = ("NotifyWaiter", "install_trigger")
 
@@ -31,28 +31,24 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def install_trigger(engine: Engine, table: str) -> None:
+def install_trigger(conn: Connection, table: str) -> None:
     """Create the notify function and trigger on ``table`` unless they exist."""
     function = f"{table}_notify"
     trigger = f"{table}_ready"
-    with engine.begin() as conn:
-        found = conn.execute(text(
-            "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "WHERE t.tgname = :trigger AND c.oid = to_regclass(:table)"),
-            {"trigger": trigger, "table": _ident(table)}).first()
-        if found:
-            return
-        # One transaction-level lock: processes starting together create it once.
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table})
-        conn.execute(text(
-            f"CREATE OR REPLACE FUNCTION {_ident(function)}() RETURNS trigger AS $$ "
-            f"BEGIN PERFORM pg_notify({_literal(table)}, NEW.queue); RETURN NULL; END "
-            f"$$ LANGUAGE plpgsql"))
-        conn.execute(text(f"DROP TRIGGER IF EXISTS {_ident(trigger)} ON {_ident(table)}"))
-        conn.execute(text(
-            f"CREATE TRIGGER {_ident(trigger)} AFTER INSERT OR UPDATE OF state ON "
-            f"{_ident(table)} FOR EACH ROW WHEN (NEW.state = 0) "
-            f"EXECUTE FUNCTION {_ident(function)}()"))
+    found = conn.execute(text(
+        "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE t.tgname = :trigger AND c.oid = to_regclass(:table)"),
+        {"trigger": trigger, "table": _ident(table)}).first()
+    if found:
+        return
+    conn.execute(text(
+        f"CREATE OR REPLACE FUNCTION {_ident(function)}() RETURNS trigger AS $$ "
+        f"BEGIN PERFORM pg_notify({_literal(table)}, NEW.queue); RETURN NULL; END "
+        f"$$ LANGUAGE plpgsql"))
+    conn.execute(text(
+        f"CREATE TRIGGER {_ident(trigger)} AFTER INSERT OR UPDATE OF state ON "
+        f"{_ident(table)} FOR EACH ROW WHEN (NEW.state = 0) "
+        f"EXECUTE FUNCTION {_ident(function)}()"))
 
 
 class NotifyWaiter:
