@@ -12,7 +12,8 @@ from brokers import unavailable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # sql_support, for the test modules
 
-from sql_support import MY_URL, PG_URL, Db, PrivatePostgres, _require  # noqa: E402
+from sql_support import MY_URL, PG_URL, Db, PrivatePostgres, _require
+
 
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:

@@ -10,7 +10,6 @@ before it acks (with ``hold`` it never acks), and ``ready`` once consuming.
 from __future__ import annotations
 
 import json
-import socket
 import sys
 
 from kombu import Connection, Queue
@@ -36,7 +35,7 @@ def consume(url: str, options: dict, queue: str, out: str, prefetch: int, hold: 
             while True:
                 try:
                     conn.drain_events(timeout=1)
-                except socket.timeout:
+                except TimeoutError:
                     pass
 
 

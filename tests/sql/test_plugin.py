@@ -15,9 +15,9 @@ from kombu.exceptions import OperationalError
 
 
 def test_schemes_and_kombu_module_path() -> None:
-    from kombu.transport import get_transport_cls
-
     import kombu_sql.transport
+
+    from kombu.transport import get_transport_cls
 
     assert get_transport_cls("sqla") is kombu_sql.transport.Transport
     assert get_transport_cls("sqlalchemy") is kombu_sql.transport.Transport

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -197,7 +196,7 @@ def test_postgresql_restart_mid_stream_loses_nothing(private_pg: object) -> None
                     while not stop.is_set():
                         try:
                             conn.drain_events(timeout=0.5)
-                        except socket.timeout:
+                        except TimeoutError:
                             pass
             except conn.connection_errors + conn.channel_errors:
                 conn.collect()

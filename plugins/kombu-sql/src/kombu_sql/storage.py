@@ -19,11 +19,12 @@ from collections.abc import Collection, Hashable, Mapping, Sequence
 from random import getrandbits
 from typing import Any
 
+from sqlalchemy import String, and_, bindparam, cast, delete, func, insert, literal, select, update
+from sqlalchemy.engine import Connection
+
 from kombu.transport.virtual.contract import Binding, Delivery, RouteTable, Target
 from kombu.transport.virtual.envelope import dumps as dumps_envelope
 from kombu.transport.virtual.envelope import loads as loads_envelope
-from sqlalchemy import String, and_, bindparam, cast, delete, func, insert, literal, select, update
-from sqlalchemy.engine import Connection
 
 from .engine import Database
 
@@ -273,7 +274,7 @@ class SqlStorage:
         m = self.m
         prefix = self._next_prefix()
         until = time.time() + (self.lease_seconds or 0.0)
-        cols = (m.c.id, m.c.rank, m.c.redelivered, m.c.payload)
+        cols = (m.c.id, m.c.rank, m.c.redelivered, m.c.payload, m.c.seq)
         if db.is_mysql:
             with db.engine.begin() as conn:
                 rows = conn.execute(
@@ -303,15 +304,15 @@ class SqlStorage:
                                 token=literal(prefix) + cast(m.c.id, String))
                         .returning(*cols))
             with db.auto.begin() as conn:
-                rows = conn.execute(stmt).all()
+                rows = list(conn.execute(stmt).all())
             if not rows:
                 return []
-            rows.sort(key=lambda r: (r[1], r[0]))
+            rows.sort(key=lambda r: (r[1], r[4], r[0]))  # RETURNING has no order
         return [self._delivery(queue, prefix, row, noack) for row in rows]
 
     @staticmethod
     def _delivery(queue: str, prefix: str, row: Any, noack: bool) -> Delivery:
-        ident, rank, redelivered, payload = row
+        ident, rank, redelivered, payload = row[0], row[1], row[2], row[3]
         if redelivered:
             try:
                 envelope = loads_envelope(payload)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import __version__ as sqlalchemy_version
+from sqlalchemy import exc as sa_exc
+
 from kombu.exceptions import ChannelError
 from kombu.transport import virtual
 from kombu.utils.url import maybe_sanitize_url
-from sqlalchemy import __version__ as sqlalchemy_version
-from sqlalchemy import exc as sa_exc
 
 from .engine import Database, database_for, ping
 from .storage import SqlStorage
@@ -49,7 +50,7 @@ class Message(virtual.Message):
 class Channel(virtual.Channel):
     """A channel of the sqla transport.  Options come from ``transport_options``."""
 
-    Message = Message  # type: ignore[assignment]
+    Message = Message
 
     queue_tablename = "kombu_queue"
     message_tablename = "kombu_message"
@@ -82,8 +83,8 @@ class Transport(virtual.Transport):
     polling_interval_min = 0.005
     connection_errors = (sa_exc.OperationalError, sa_exc.InterfaceError,
                          sa_exc.DisconnectionError, sa_exc.TimeoutError, ConnectionError)
-    channel_errors = (ChannelError, sa_exc.ProgrammingError, sa_exc.IntegrityError, sa_exc.DataError,
-                      sa_exc.InternalError)
+    channel_errors = (ChannelError, sa_exc.ProgrammingError, sa_exc.IntegrityError,
+                      sa_exc.DataError, sa_exc.InternalError)
     implements = virtual.Transport.implements.extend(
         asynchronous=False,
         exchange_type=frozenset({"direct", "topic", "fanout", "headers"}),
