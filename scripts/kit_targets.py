@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 __all__ = ("TARGETS", "KitTarget")
@@ -54,13 +55,17 @@ class KitTarget:
     #: Fault suite: scenario -> why the broker cannot offer 0 lost / 0 twice there.
     cannot_offer: dict[str, str] = field(default_factory=dict)
 
+    def url_for(self, tmp: str = "") -> str:
+        """The URL, "{tmp}" replaced by a scratch folder (a SQLite file lives there)."""
+        return self.url.replace("{tmp}", tmp)
+
     def transport_options(self, tmp: str = "") -> dict[str, Any]:
         return {k: v.replace("{tmp}", tmp) if isinstance(v, str) else v
                 for k, v in self.options.items()}
 
     def pytest_args(self, tmp: str = "") -> list[str]:
         """``pytest -p kombu.testing`` arguments for a run against this target."""
-        args = [f"--kombu-url={self.url}"]
+        args = [f"--kombu-url={self.url_for(tmp)}"]
         options = self.transport_options(tmp)
         if options:
             args.append(f"--kombu-transport-options={json.dumps(options)}")
@@ -69,7 +74,7 @@ class KitTarget:
     def fault_args(self, tmp: str = "") -> list[str]:
         """``pytest -p kombu.testing.faults`` arguments for a run against this target."""
         options = {**self.transport_options(tmp), **self.fault_options}
-        args = [f"--kombu-url={self.url}"]
+        args = [f"--kombu-url={self.url_for(tmp)}"]
         if options:
             args.append(f"--kombu-transport-options={json.dumps(options)}")
         if self.faults is not None:
@@ -100,6 +105,35 @@ RETRIED_PUBLISH = ("a publish whose reply (or confirm) the lost connection swall
 #: Azurite's queue service with the well-known development account (its published key).
 AZURITE_URL = ("azurestoragequeues://Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq"
                "/K1SZFPTOtr/KBHBeksoGMGw==@http://127.0.0.1:10001/devstoreaccount1")
+#: kombu-sql: one transport, a target per database (its results are named sqla+<database>).
+SQL_OPTIONS = {"visibility_timeout": 2, "polling_interval": 0.05,
+               "queue_tablename": "kit_queue", "message_tablename": "kit_message"}
+#: A commit whose reply a cut connection swallowed is retried (a publish: stored twice)
+#: or not known to have happened (an ack: the message comes back once more).
+SQL_RETRIED = ("a publish or ack whose COMMIT reply the lost connection swallowed is "
+               "retried by retry=True (stored twice) or redelivered: SQL has no "
+               "idempotent insert without a client key")
+SQL_ENVELOPES = "kombu_sql.testing:write_envelope"
+SQL_TARGETS = (
+    KitTarget("sqla+sqlite", "sqla+sqlite:///{tmp}/kit.db", "kombu-sql", "sql",
+              options={"visibility_timeout": 2, "polling_interval": 0.05},
+              fault_envelopes=SQL_ENVELOPES),
+    KitTarget("sqla+postgresql", "sqla+postgresql+psycopg://postgres@127.0.0.1:5432/test",
+              "kombu-sql", "sql", ("postgres",), 5432, SQL_OPTIONS,
+              fault_options={"connect_args": {
+                  "connect_timeout": 3, "keepalives": 1, "keepalives_idle": 2,
+                  "keepalives_interval": 1, "keepalives_count": 3, "tcp_user_timeout": 5000}},
+              fault_server=f"{Path(__file__).resolve().parent / 'pg_private.sh'} {{port}}",
+              fault_envelopes=SQL_ENVELOPES,
+              cannot_offer={"network_cut": SQL_RETRIED, "broker_restart": SQL_RETRIED}),
+    KitTarget("sqla+mysql", "sqla+mysql+pymysql://root@127.0.0.1:3306/test",
+              "kombu-sql", "sql", ("mariadb",), 3306, SQL_OPTIONS,
+              fault_options={"connect_args": {
+                  "connect_timeout": 3, "read_timeout": 10, "write_timeout": 10}},
+              fault_restart_via_proxy=True, fault_envelopes=SQL_ENVELOPES,
+              cannot_offer={"network_cut": SQL_RETRIED, "broker_restart": SQL_RETRIED}),
+)
+
 
 TARGETS: dict[str, KitTarget] = {t.name: t for t in (
     KitTarget("memory", "memory://"),
@@ -122,4 +156,5 @@ TARGETS: dict[str, KitTarget] = {t.name: t for t in (
               fault_options={"retry_total": 0, "read_timeout": 5},
               cannot_offer={"network_cut": RETRIED_PUBLISH,
                             "broker_restart": RETRIED_PUBLISH}),
+    *SQL_TARGETS,
 )}
