@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from .options import DEFAULT_REGION, Options, entity_name
 
-__all__ = ("QueueNotFound", "SQSBroker", "error_code")
+__all__ = ("QueueNotFound", "SQSBroker", "error_code", "http_status")
 
 _tags = itertools.count(1)
 
@@ -34,6 +34,13 @@ def error_code(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Code", ""))
     return ""
+
+
+def http_status(exc: BaseException) -> int:
+    """The HTTP status of a botocore ClientError (0 for other errors)."""
+    if isinstance(exc, ClientError):
+        return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    return 0
 
 
 _MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
@@ -54,7 +61,7 @@ class SQSBroker:
         self.endpoint = options.endpoint(client.hostname, client.port)
         self._key = unquote(client.userid) if client.userid else None
         self._secret = unquote(client.password) if client.password else None
-        timeout = client.connect_timeout
+        timeout = self.connect_timeout = client.connect_timeout
         config: dict[str, Any] = {"retries": {"total_max_attempts": 2, "mode": "standard"}}
         if timeout:
             config["connect_timeout"] = timeout
@@ -98,7 +105,6 @@ class SQSBroker:
 
     def _make(self, service: str, region: str, creds: dict[str, str]) -> Any:
         return boto3.client(service, region_name=region, endpoint_url=self.endpoint,
-                            use_ssl=self.options.is_secure is not False or not self.endpoint,
                             config=self.config, **creds)
 
     def sqs(self, queue: str | None = None) -> Any:
@@ -116,6 +122,22 @@ class SQSBroker:
                              "aws_secret_access_key": spec["secret_access_key"]}
             found = self._clients[key] = self._make("sqs", region, creds)
         return found
+
+    def probe(self, queue: str | None = None) -> Any:
+        """A client for the connect check: one attempt, answered within the connect timeout."""
+        timeout = self.connect_timeout or 5.0
+        config = self.config.merge(Config(connect_timeout=timeout, read_timeout=timeout,
+                                          retries={"total_max_attempts": 1}))
+        spec = self.options.predefined_queues.get(queue) if queue is not None else None
+        creds = self._credentials()
+        region = self.region
+        if spec is not None:
+            region = spec.get("region", region)
+            if "access_key_id" in spec and not self.options.sts_role_arn:
+                creds = {"aws_access_key_id": spec["access_key_id"],
+                         "aws_secret_access_key": spec["secret_access_key"]}
+        return boto3.client("sqs", region_name=region, endpoint_url=self.endpoint,
+                            config=config, **creds)
 
     def sns(self) -> Any:
         if self._sns is None:

@@ -34,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - the dependency is declared
         "The SQS transport needs boto3: pip install 'kombu-core[sqs]' (or pip install "
         f"boto3) ({exc})") from exc
 
-from .client import QueueNotFound, SQSBroker, error_code
+from .client import QueueNotFound, SQSBroker, error_code, http_status
 from .fanout import SNSFanout
 from .storage import MessageTooLarge, SQSStorage
 
@@ -198,16 +198,17 @@ class Transport(virtual.Transport):
             predefined = self.options.predefined_queues
             if predefined:
                 name = next(iter(predefined))
-                broker.sqs(name).get_queue_attributes(QueueUrl=broker.url(name),
-                                                      AttributeNames=["QueueArn"])
+                broker.probe(name).get_queue_attributes(QueueUrl=broker.url(name),
+                                                        AttributeNames=["QueueArn"])
             else:
-                broker.sqs().list_queues(MaxResults=1)
+                broker.probe().list_queues(MaxResults=1)
         except boto_errors.ClientError as exc:
             code = error_code(exc)
-            if code in _AUTH_CODES:
+            if code in _AUTH_CODES or http_status(exc) in (401, 403):
                 raise SQSConnectionError(
-                    f"SQS at {where} refused the credentials ({code}): check the access "
-                    f"key and secret in the URL or boto3's credential chain") from None
+                    f"SQS at {where} refused the credentials ({code or http_status(exc)}): "
+                    f"check the access key and secret in the URL, the transport options or "
+                    f"boto3's credential chain") from None
             raise
         except boto_errors.NoCredentialsError:
             raise SQSConnectionError(
