@@ -157,4 +157,13 @@ TARGETS: dict[str, KitTarget] = {t.name: t for t in (
               cannot_offer={"network_cut": RETRIED_PUBLISH,
                             "broker_restart": RETRIED_PUBLISH}),
     *SQL_TARGETS,
+    # moto's local SQS (with SNS for fanout).  AWS is not restarted by its users and moto
+    # keeps its queues in memory, so there is no broker_restart scenario (n/a).
+    KitTarget("sqs", "sqs://test:test@127.0.0.1:9324", "kombu-sqs", "sqs", ("moto",),
+              9324, {"visibility_timeout": 2, "wait_time_seconds": 0,
+                     "polling_interval": 0.05, "supports_fanout": True, "region": "us-east-1"},
+              fault_options={"client-config": {"connect_timeout": 3, "read_timeout": 5}},
+              fault_envelopes="kombu_sqs.faults:write_envelope", cannot_offer={
+                  "network_cut": RETRIED_PUBLISH + " (and SQS standard queues themselves "
+                  "deliver at least once, occasionally twice)"}),
 )}
