@@ -113,4 +113,9 @@ TARGETS: dict[str, KitTarget] = {t.name: t for t in (
               fault_options={"socket_timeout": 5, "socket_connect_timeout": 3},
               fault_server=REDIS_SERVER, cannot_offer={
                   "network_cut": RETRIED_PUBLISH, "broker_restart": RETRIED_PUBLISH}),
+    KitTarget("zookeeper", "zookeeper://127.0.0.1:2181/kombu-kit", "kombu-zk", "kombu-zk",
+              ("zookeeper",), 2181,
+              # The lease is the consumer's ZooKeeper session: 2 s here (the kit's
+              # server allows sessions down to 1 s), 10 s by default.
+              {"session_timeout": 2, "polling_interval": 0.05}),
 )}

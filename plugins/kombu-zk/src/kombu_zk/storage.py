@@ -22,9 +22,10 @@ import json
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from kazoo.exceptions import NodeExistsError, NoNodeError
+from kazoo.exceptions import NodeExistsError, NoNodeError, NotEmptyError
+from kombu.exceptions import LimitExceeded
 from kombu.transport.virtual import Binding, Delivery, RouteTable, Target
-from kombu.transport.virtual.envelope import dumps
+from kombu.transport.virtual.envelope import dumps, loads
 
 from .layout import (
     binding_name,
@@ -44,7 +45,7 @@ _serial = itertools.count(1)
 _ABSENT = (0, 0, 0)
 
 
-class MessageTooLarge(ValueError):
+class MessageTooLarge(LimitExceeded, ValueError):
     """A message does not fit in a znode (raised at publish; nothing is stored)."""
 
 
@@ -62,6 +63,16 @@ def _loads(data: bytes | None) -> Any:
     if not data:
         return None
     return json.loads(data)
+
+
+def _flag_redelivered(data: bytes) -> Any:
+    """The envelope of a message delivered before, flagged redelivered (as stored if unreadable)."""
+    try:
+        envelope = loads(data)
+        envelope["properties"]["delivery_info"]["redelivered"] = True
+    except Exception:
+        return data
+    return envelope
 
 
 def _jdump(value: Any) -> bytes:
@@ -152,7 +163,7 @@ class ZooKeeperStorage:
             try:
                 result.get()
                 purged += 1
-            except NoNodeError:
+            except (NoNodeError, NotEmptyError):  # gone, or leased meanwhile
                 pass
         return purged
 
@@ -290,32 +301,46 @@ class ZooKeeperStorage:
         while want > 0 and start < len(free):
             chunk = free[start:start + want]
             start += len(chunk)
-            tries = [(name, zk.create_async(f"{locks}/{name}", ephemeral=True))
-                     for name in chunk]
-            got = []
-            for name, result in tries:
-                try:
-                    result.get()
-                    got.append(name)
-                except (NodeExistsError, NoNodeError):  # another consumer's, or no queue
-                    pass
+            tries = []
+            for name in chunk:
+                # Two ephemeral nodes, one round trip: t/<entry> lists the leases for
+                # everyone; m/<entry>/lock leaves the entry's cversion counting them.
+                tx = zk.transaction()
+                tx.create(f"{locks}/{name}", ephemeral=True)
+                tx.create(f"{folder}/{name}/lock", ephemeral=True)
+                tries.append((name, tx.commit_async()))
+            got = [name for name, result in tries
+                   if not any(isinstance(r, Exception) for r in result.get())]
             reads = [(name, zk.get_async(f"{folder}/{name}")) for name in got]
             for name, result in reads:
                 try:
-                    data, _ = result.get()
+                    data, stat = result.get()
                 except NoNodeError:  # acked (or purged) since it was listed
-                    zk.delete_async(f"{locks}/{name}")
+                    self._unlock(queue, name)
                     continue
                 if noack:
                     self._remove(queue, name)
+                elif stat.cversion > 1:  # locked before: a lapsed lease, delivered again
+                    data = _flag_redelivered(data)
                 out.append(Delivery(queue, _tag(queue, name), data, not noack,
                                     entry_level(name)))
                 want -= 1
 
+    def _unlock(self, queue: str, entry: str) -> None:
+        tx = self.zk.transaction()
+        tx.delete(f"{self.layout.messages(queue)}/{entry}/lock")
+        tx.delete(f"{self.layout.taken(queue)}/{entry}")
+        tx.commit_async()
+
+    def _remove_ops(self, tx: Any, queue: str, entry: str) -> None:
+        path = f"{self.layout.messages(queue)}/{entry}"
+        tx.delete(f"{path}/lock")
+        tx.delete(path)
+        tx.delete(f"{self.layout.taken(queue)}/{entry}")
+
     def _remove(self, queue: str, entry: str) -> None:
         tx = self.zk.transaction()
-        tx.delete(f"{self.layout.messages(queue)}/{entry}")
-        tx.delete(f"{self.layout.taken(queue)}/{entry}")
+        self._remove_ops(tx, queue, entry)
         tx.commit()
 
     def ack(self, tags: Sequence[str]) -> None:
@@ -324,16 +349,15 @@ class ZooKeeperStorage:
         for tag in tags:
             queue, entry = _untag(tag)
             tx = zk.transaction()
-            tx.delete(f"{self.layout.messages(queue)}/{entry}")
-            tx.delete(f"{self.layout.taken(queue)}/{entry}")
+            self._remove_ops(tx, queue, entry)
             pending.append((queue, entry, tx.commit_async()))
         for queue, entry, result in pending:
-            outcome = result.get()
-            if any(isinstance(r, Exception) for r in outcome):
-                # The lease had lapsed (our session expired): delete the message anyway.
+            if any(isinstance(r, Exception) for r in result.get()):
+                # The lease had lapsed (our session expired): delete the message anyway,
+                # unless another consumer holds it now.
                 try:
                     zk.delete(f"{self.layout.messages(queue)}/{entry}")
-                except NoNodeError:
+                except (NoNodeError, NotEmptyError):
                     pass
 
     def requeue(self, deliveries: Sequence[Delivery]) -> None:
@@ -349,14 +373,12 @@ class ZooKeeperStorage:
                 if stat is None or stat.ephemeralOwner != session:
                     continue  # the lease lapsed: the message is back already
                 tx = zk.transaction()
+                path = f"{self.layout.messages(queue)}/{entry}"
                 if isinstance(payload, dict):
-                    tx.set_data(f"{self.layout.messages(queue)}/{entry}", self._encode(payload))
+                    tx.set_data(path, self._encode(payload))
+                tx.delete(f"{path}/lock")
                 tx.delete(lock)
-                if any(isinstance(r, Exception) for r in tx.commit()):
-                    try:
-                        zk.delete(lock)
-                    except NoNodeError:
-                        pass
+                tx.commit()
                 continue
             data = self._encode(payload)
             path = f"{self.layout.messages(queue)}/{entry_prefix(delivery.level, head=True)}"

@@ -50,11 +50,11 @@ class ZooKeeperUnreachable(KombuConnectionError):
 
 
 def _error_classes() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    connection = (ZooKeeperUnreachable, KazooTimeoutError, kex.ConnectionLoss,
+    connection = (*virtual.Transport.connection_errors, ZooKeeperUnreachable, KazooTimeoutError, kex.ConnectionLoss,
                   kex.ConnectionClosedError, kex.SessionExpiredError,
                   kex.ZookeeperStoppedError, kex.OperationTimeoutError)
-    channel = (kex.NoAuthError, kex.AuthFailedError, kex.BadArgumentsError,
-               kex.MarshallingError, MessageTooLarge)
+    channel = (*virtual.Transport.channel_errors, kex.NoAuthError, kex.AuthFailedError,
+               kex.BadArgumentsError, kex.MarshallingError)
     return connection, channel
 
 
