@@ -119,7 +119,10 @@ class Transport(virtual.Transport):
         super().__init__(client, **kwargs)
         options = dict(getattr(client, "transport_options", None) or {})
         self.options = options
-        self.session_timeout = float(options.get("session_timeout") or DEFAULT_SESSION_TIMEOUT)
+        # The lease is the session: visibility_timeout (the project's name for a
+        # lease) is accepted for it too.
+        lease = options.get("session_timeout") or options.get("visibility_timeout")
+        self.session_timeout = float(lease or DEFAULT_SESSION_TIMEOUT)
         connect = options.get("connect_timeout") or getattr(client, "connect_timeout", None)
         self.connect_timeout = float(connect) if connect else DEFAULT_CONNECT_TIMEOUT
         self.randomize_hosts = bool(options.get("randomize_hosts", True))
