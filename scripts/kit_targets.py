@@ -166,4 +166,10 @@ TARGETS: dict[str, KitTarget] = {t.name: t for t in (
               fault_envelopes="kombu_sqs.faults:write_envelope", cannot_offer={
                   "network_cut": RETRIED_PUBLISH + " (and SQS standard queues themselves "
                   "deliver at least once, occasionally twice)"}),
+    KitTarget("zookeeper", "zookeeper://127.0.0.1:2181/kombu-kit", "kombu-zk", "kombu-zk",
+              ("zookeeper",), 2181,
+              # The lease is the consumer's ZooKeeper session (visibility_timeout is
+              # session_timeout's alias): 2 s here (the test server allows sessions
+              # down to 1 s), 10 s by default.
+              {"visibility_timeout": 2, "polling_interval": 0.05}),
 )}

@@ -277,3 +277,12 @@ def test_parse_ssl_cert_reqs_takes_kombus_keyword_and_refuses_unknown_values():
         from kombu import Connection
 
         Connection("amqp://h//?ssl_cert_reqs=sometimes")
+
+
+def test_a_host_list_is_kept_whole_with_its_ports():
+    parts = url_to_parts("zookeeper://u:p@h1:2181,h2:2182,h3/chroot/x")
+    assert parts.hostname == "h1:2181,h2:2182,h3"
+    assert parts.port is None
+    assert (parts.username, parts.password, parts.path) == ("u", "p", "chroot/x")
+    assert parse_url("zk://a,b:1/")["hostname"] == "a,b:1"
+    assert url_to_parts("redis://h1:6380/0").port == 6380

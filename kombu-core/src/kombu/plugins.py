@@ -89,6 +89,7 @@ FIRST_PARTY_SCHEMES: dict[str, str] = {
     "sqlalchemy": "sql",
     "sqla": "sql",
     "zookeeper": "zk",
+    "zk": "zk",
     "azurestoragequeues": "azure",
 }
 

@@ -64,6 +64,8 @@ def url_to_parts(url: str) -> urlparts:
     """Split ``url`` into :class:`urlparts`, decoding percent-escapes.
 
     The path loses its leading ``'/'``: ``amqp://h//`` has the path ``'/'``.
+    A host list (``zookeeper://h1:2181,h2:2182/``) is kept whole as the hostname
+    (ports included, case kept) and the port is None.
     Raises ``ValueError`` for a port that is not a number.
     """
     scheme, sep, rest = url.partition("://")
@@ -71,10 +73,16 @@ def url_to_parts(url: str) -> urlparts:
         scheme, rest = "", url
     parts = urlparse("http://" + rest)
     path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    hostname, port = parts.hostname, None
+    hostlist = parts.netloc.rpartition("@")[2]
+    if "," in hostlist:  # several hosts (h1:2181,h2:2181): kept whole, each with its port
+        hostname = hostlist
+    else:
+        port = parts.port
     return urlparts(
         scheme,
-        unquote(parts.hostname or "") or None,
-        parts.port,
+        unquote(hostname or "") or None,
+        port,
         unquote(parts.username or "") or None,
         unquote(parts.password or "") or None,
         unquote(path) or None,
