@@ -324,12 +324,12 @@ class SqlStorage:
 
     def ack(self, tags: Sequence[str]) -> None:
         if tags:
-            with self.db.auto.begin() as conn:
+            with self.db.relaxed.begin() as conn:
                 conn.execute(self._ack, {"tags": list(tags)})
 
     def renew(self, tags: Sequence[str]) -> None:
         if tags and self.lease_seconds:
-            with self.db.auto.begin() as conn:
+            with self.db.relaxed.begin() as conn:
                 conn.execute(self._renew, {"tags": list(tags),
                                            "until": time.time() + self.lease_seconds})
 
@@ -358,7 +358,7 @@ class SqlStorage:
         if not self.lease_seconds:
             return 0
         m = self.m
-        with self.db.auto.begin() as conn:
+        with self.db.relaxed.begin() as conn:
             return int(conn.execute(
                 update(m).where(and_(m.c.state == LEASED, m.c.lease_until < time.time()))
                 .values(state=READY, token=None, lease_until=None, redelivered=1)
