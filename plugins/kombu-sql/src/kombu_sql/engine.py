@@ -31,9 +31,9 @@ _databases: dict[tuple[Any, ...], Database] = {}
 
 #: Driver module -> the pip install that provides it.
 _DRIVER_PACKAGES = {
-    "psycopg": "kombu-core[sql-postgresql]  (or: pip install 'psycopg[binary]')",
+    "psycopg": "'kombu-core[sql-postgresql]'  (or: pip install 'psycopg[binary]')",
     "psycopg2": "psycopg2-binary",
-    "pymysql": "kombu-core[sql-mysql]  (or: pip install pymysql)",
+    "pymysql": "'kombu-core[sql-mysql]'  (or: pip install pymysql)",
     "MySQLdb": "mysqlclient",
     "mysqldb": "mysqlclient",
     "asyncpg": "asyncpg",
