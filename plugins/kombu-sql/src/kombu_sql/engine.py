@@ -18,7 +18,7 @@ import os
 import threading
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -155,6 +155,9 @@ class Database:
         with self._ready_lock:
             if self._ready:
                 return
+            if self._tables_ready():
+                self._ready = True
+                return
             for attempt in range(3):
                 try:
                     self._create()
@@ -164,6 +167,21 @@ class Database:
                     if attempt == 2:
                         raise
             self._ready = True
+
+    def _tables_ready(self) -> bool:
+        """One cheap query: the tables exist, in this layout (every later start)."""
+        schema = self.schema
+        checks = [select(schema.messages.c.token, schema.messages.c.lease_until).limit(1),
+                  select(schema.queues.c.name).limit(1),
+                  select(schema.exchanges.c.version).limit(1),
+                  select(schema.bindings.c.args_key).limit(1)]
+        try:
+            with self.auto.connect() as conn:
+                for check in checks:
+                    conn.execute(check)
+        except DBAPIError:
+            return False
+        return True
 
     def _create(self) -> None:
         schema = self.schema
