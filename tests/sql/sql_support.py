@@ -77,9 +77,12 @@ class PrivatePostgres:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
+                import psycopg
+
+                psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
+                                dbname="test", connect_timeout=2).close()
+                return self  # accepting queries, not only connections
+            except (OSError, psycopg.Error):
                 if self.proc.poll() is not None:
                     break
                 time.sleep(0.1)

@@ -114,16 +114,17 @@ def test_bad_urls(url: str, match: str) -> None:
 def test_missing_driver_names_the_pip_install(monkeypatch: pytest.MonkeyPatch) -> None:
     real_import = builtins.__import__
 
-    def no_pymysql(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "pymysql" or name.startswith("pymysql."):
+    def no_pymysql(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
+                   level: int = 0) -> Any:
+        if level == 0 and (name == "pymysql" or name.startswith("pymysql.")):
             raise ImportError(f"No module named {name!r}", name=name)
-        return real_import(name, *args, **kwargs)
+        return real_import(name, globals, locals, fromlist, level)
 
     for mod in [m for m in sys.modules if m == "pymysql" or m.startswith("pymysql.")]:
         monkeypatch.delitem(sys.modules, mod)
     monkeypatch.setattr(builtins, "__import__", no_pymysql)
     url = "sqla+mysql+pymysql://root@127.0.0.1:3306/nodriver"
-    with pytest.raises(ImportError, match=r"pip install kombu-core\[sql-mysql\]"):
+    with pytest.raises(ImportError, match=r"pip install 'kombu-core\[sql-mysql\]'"):
         Connection(url).connect()
 
 

@@ -217,3 +217,17 @@ def test_postgresql_restart_mid_stream_loses_nothing(private_pg: object) -> None
         sorted(set(range(total)) - set(received))[:20]
     stop.set()
     consumer_thread.join(30)
+
+
+@pytest.mark.timeout(120)
+def test_stale_pooled_connections_after_a_restart_are_replaced(private_pg: object) -> None:
+    """The first operation after a restart runs on a fresh connection, without an error."""
+    url = f"sqla+{private_pg.url}"  # type: ignore[attr-defined]
+    with Connection(url, transport_options={"polling_interval": 0.1}) as conn:
+        queue = conn.SimpleQueue("stale")
+        queue.put({"n": 1})
+        private_pg.stop()  # type: ignore[attr-defined]
+        private_pg.start()  # type: ignore[attr-defined]
+        queue.put({"n": 2})
+        assert [queue.get(timeout=5).payload["n"] for _ in range(2)] == [1, 2]
+        queue.close()

@@ -18,7 +18,7 @@ import os
 import threading
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -31,9 +31,9 @@ _databases: dict[tuple[Any, ...], Database] = {}
 
 #: Driver module -> the pip install that provides it.
 _DRIVER_PACKAGES = {
-    "psycopg": "kombu-core[sql-postgresql]  (or: pip install 'psycopg[binary]')",
+    "psycopg": "'kombu-core[sql-postgresql]'  (or: pip install 'psycopg[binary]')",
     "psycopg2": "psycopg2-binary",
-    "pymysql": "kombu-core[sql-mysql]  (or: pip install pymysql)",
+    "pymysql": "'kombu-core[sql-mysql]'  (or: pip install pymysql)",
     "MySQLdb": "mysqlclient",
     "mysqldb": "mysqlclient",
     "asyncpg": "asyncpg",
@@ -55,7 +55,7 @@ class Database:
     """An engine (and its autocommit twin) with the tables created."""
 
     def __init__(self, url: str, engine_options: dict[str, Any], schema: Schema,
-                 busy_timeout: float) -> None:
+                 busy_timeout: float, durable_acks: bool = False) -> None:
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
@@ -90,9 +90,34 @@ class Database:
             self.auto = self.engine
         else:
             self.auto = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        #: Where acks, renewals and restores go: on PostgreSQL without ``durable_acks``,
+        #: a small pool whose sessions commit with ``synchronous_commit = off``.
+        self.relaxed = self.auto
+        if self.is_postgresql and not durable_acks:
+            self.relaxed = self._relaxed_engine(parsed, kwargs)
         self.schema = schema
         self._ready = False
         self._ready_lock = threading.Lock()
+
+    def _relaxed_engine(self, url: Any, kwargs: dict[str, Any]) -> Engine:
+        """An engine whose commits do not wait for the WAL flush (PostgreSQL).
+
+        What such a commit changes is lost only if the database server itself
+        crashes within ``wal_writer_delay`` (200 ms by default): for an ack,
+        the message is then delivered once more, never lost.
+        """
+        options = dict(kwargs, pool_size=2, max_overflow=8)
+        options.pop("isolation_level", None)
+        engine = create_engine(url, isolation_level="AUTOCOMMIT", **options)
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SET synchronous_commit TO off")
+            cursor.close()
+            dbapi_connection.commit()
+
+        return engine
 
     @property
     def is_postgresql(self) -> bool:
@@ -130,6 +155,9 @@ class Database:
         with self._ready_lock:
             if self._ready:
                 return
+            if self._tables_ready():
+                self._ready = True
+                return
             for attempt in range(3):
                 try:
                     self._create()
@@ -139,6 +167,21 @@ class Database:
                     if attempt == 2:
                         raise
             self._ready = True
+
+    def _tables_ready(self) -> bool:
+        """One cheap query: the tables exist, in this layout (every later start)."""
+        schema = self.schema
+        checks = [select(schema.messages.c.token, schema.messages.c.lease_until).limit(1),
+                  select(schema.queues.c.name).limit(1),
+                  select(schema.exchanges.c.version).limit(1),
+                  select(schema.bindings.c.args_key).limit(1)]
+        try:
+            with self.auto.connect() as conn:
+                for check in checks:
+                    conn.execute(check)
+        except DBAPIError:
+            return False
+        return True
 
     def _create(self) -> None:
         schema = self.schema
@@ -173,6 +216,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.relaxed is not self.auto:
+            self.relaxed.dispose()
 
 
 def database_for(url: str, options: dict[str, Any]) -> Database:
@@ -181,16 +226,24 @@ def database_for(url: str, options: dict[str, Any]) -> Database:
     queue_table = str(options.get("queue_tablename") or "kombu_queue")
     message_table = str(options.get("message_tablename") or "kombu_message")
     busy = float(options.get("sqlite_busy_timeout", 30.0))
-    key = (os.getpid(), url, queue_table, message_table, busy,
+    durable = _flag(options.get("durable_acks", False))
+    key = (os.getpid(), url, queue_table, message_table, busy, durable,
            json.dumps(engine_options, sort_keys=True, default=repr))
     db = _databases.get(key)
     if db is None:
         with _lock:
             db = _databases.get(key)
             if db is None:
-                db = Database(url, engine_options, Schema(queue_table, message_table), busy)
+                db = Database(url, engine_options, Schema(queue_table, message_table), busy,
+                              durable)
                 _databases[key] = db
     return db
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def reset() -> None:

@@ -11,16 +11,18 @@ back by whoever polls next (:meth:`SqlStorage.restore_lapsed`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
 import uuid
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from random import getrandbits
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, cast, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from kombu.transport.virtual.contract import Binding, Delivery, RouteTable, Target
 from kombu.transport.virtual.envelope import dumps as dumps_envelope
@@ -324,12 +326,12 @@ class SqlStorage:
 
     def ack(self, tags: Sequence[str]) -> None:
         if tags:
-            with self.db.auto.begin() as conn:
+            with self.db.relaxed.begin() as conn:
                 conn.execute(self._ack, {"tags": list(tags)})
 
     def renew(self, tags: Sequence[str]) -> None:
         if tags and self.lease_seconds:
-            with self.db.auto.begin() as conn:
+            with self.db.relaxed.begin() as conn:
                 conn.execute(self._renew, {"tags": list(tags),
                                            "until": time.time() + self.lease_seconds})
 
@@ -358,7 +360,7 @@ class SqlStorage:
         if not self.lease_seconds:
             return 0
         m = self.m
-        with self.db.auto.begin() as conn:
+        with self.db.relaxed.begin() as conn:
             return int(conn.execute(
                 update(m).where(and_(m.c.state == LEASED, m.c.lease_until < time.time()))
                 .values(state=READY, token=None, lease_until=None, redelivered=1)
@@ -367,3 +369,34 @@ class SqlStorage:
     def close(self) -> None:
         pass
 
+
+
+def _retry_stale(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``method`` again, once, when its pooled connection turned out to be dead.
+
+    After a database restart every pooled connection is stale; SQLAlchemy
+    notices on first use and drops the whole pool, so one retry on a fresh
+    connection succeeds.  A retry is safe for every method under
+    at-least-once: ack, renew, restore and requeue are idempotent; a fetch
+    whose reply was lost leaves rows leased that come back when the lease
+    lapses; a publish whose COMMIT reply was lost may be stored twice, as with
+    kombu's ``retry=True``.
+    """
+
+    @functools.wraps(method)
+    def retrying(self: SqlStorage, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            return method(self, *args, **kwargs)
+
+    return retrying
+
+
+for _name in ("declare_queue", "queue_arguments", "queue_exists", "queue_size", "purge_queue",
+              "delete_queue", "declare_exchange", "delete_exchange", "bind", "unbind",
+              "route_table", "exchanges", "get_bindings", "put", "fetch", "ack", "renew",
+              "requeue", "restore_lapsed"):
+    setattr(SqlStorage, _name, _retry_stale(getattr(SqlStorage, _name)))

@@ -15,4 +15,5 @@ def write_envelope(conn: Any, queue: str, payload: bytes) -> None:
     with storage.db.engine.begin() as db:
         db.execute(insert(storage.m).values(
             queue=queue, state=0, rank=255, seq=0, redelivered=0,
-            payload=payload.decode("utf-8", "surrogateescape")))
+            # A text column holds text: undecodable bytes and NULs become U+FFFD.
+            payload=payload.decode("utf-8", "replace").replace("\x00", "\ufffd")))
