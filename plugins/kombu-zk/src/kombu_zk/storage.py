@@ -23,6 +23,7 @@ from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kazoo.exceptions import NodeExistsError, NoNodeError, NotEmptyError
+
 from kombu.exceptions import LimitExceeded
 from kombu.transport.virtual import Binding, Delivery, RouteTable, Target
 from kombu.transport.virtual.envelope import dumps, loads
