@@ -257,6 +257,8 @@ def test_resolve_transport_returns_the_class_as_kombu_does():
 @pytest.mark.parametrize(("alias", "extra"), [("sqs", "sqs"), ("SQS", "sqs"),
                                               ("mongodb", "mongo"), ("zookeeper", "zk")])
 def test_resolve_unknown_first_party_alias_is_a_key_error_naming_the_install(alias, extra):
+    if alias in plugins.get_registry().transports():
+        pytest.skip(f"{alias!r} is installed here (its plugin is)")
     for function in (resolve_transport, get_transport_cls):
         with pytest.raises(KeyError) as excinfo:
             function(alias)
