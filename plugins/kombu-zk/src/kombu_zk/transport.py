@@ -27,6 +27,7 @@ except ImportError as exc:  # pragma: no cover - exercised without kazoo install
                       "pip install 'kombu-core[zk]' (or: pip install kazoo)") from exc
 
 from .layout import Layout
+from .routes import RouteVersions
 from .storage import MessageTooLarge, ZooKeeperStorage
 from .waiter import ZooKeeperWaiter
 
@@ -135,6 +136,8 @@ class Transport(virtual.Transport):
         self.layout = Layout(client.virtual_host or "")
         self._zk: Any = None
         self._zk_lock = threading.Lock()
+        #: Route versions kept current by watches (see :mod:`.routes`).
+        self.routes = RouteVersions()
 
     # -- the kazoo client (one per connection: its session holds the leases) ----
 
@@ -171,6 +174,7 @@ class Transport(virtual.Transport):
         return zk
 
     def _drop_client(self) -> None:
+        self.routes.forget_all()
         with self._zk_lock:
             zk, self._zk = self._zk, None
         if zk is not None:
