@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 __all__ = ("TARGETS", "KitTarget")
@@ -92,6 +93,10 @@ class KitTarget:
 REDIS_SERVER = ("redis-server --port {port} --bind 127.0.0.1 --dir {dir} --save '' "
                 "--appendonly yes --appendfsync always")
 
+#: A private ZooKeeper for the fault suite (Debian's package, in the foreground).
+ZOOKEEPER_SERVER = (str(Path(__file__).resolve().parent / "services.d" / "zookeeper.sh")
+                    + " --foreground {port} {dir}")
+
 #: Why a lost connection can store a message twice on a broker without deduplication.
 RETRIED_PUBLISH = ("a publish whose reply (or confirm) the lost connection swallowed is "
                    "retried by retry=True and stored twice: the broker has no publish "
@@ -118,5 +123,9 @@ TARGETS: dict[str, KitTarget] = {t.name: t for t in (
               # The lease is the consumer's ZooKeeper session (visibility_timeout is
               # session_timeout's alias): 2 s here (the test server allows sessions
               # down to 1 s), 10 s by default.
-              {"visibility_timeout": 2, "polling_interval": 0.05}),
+              {"visibility_timeout": 2, "polling_interval": 0.05},
+              fault_options={"connect_timeout": 5},
+              fault_server=ZOOKEEPER_SERVER, fault_envelopes="kombu_zk.faults:write",
+              cannot_offer={"network_cut": RETRIED_PUBLISH,
+                            "broker_restart": RETRIED_PUBLISH}),
 )}
