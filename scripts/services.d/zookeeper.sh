@@ -2,9 +2,10 @@
 # Start a ZooKeeper server for the tests (kombu-zk) if none answers on its port.
 #
 #   scripts/services.d/zookeeper.sh        # port 2181, data in $KOMBU_ZK_DIR
-#   scripts/services.d/zookeeper.sh --foreground PORT DIR
+#   scripts/services.d/zookeeper.sh --foreground PORT DIR [MAXBUFFER]
 #                                          # a private server in the foreground (the
-#                                          # fault suite's, which restarts it)
+#                                          # fault suite's, which restarts it); MAXBUFFER
+#                                          # sets its jute.maxbuffer (bytes; default 1 MiB)
 #
 # Uses Debian's `zookeeper` package (installed with apt-get if missing) and runs
 # its zkServer.sh in the foreground, as a background process of its own, with a
@@ -16,6 +17,7 @@ set -u
 FOREGROUND=""
 if [ "${1:-}" = --foreground ]; then
   FOREGROUND=1 PORT=$2 DIR=$3
+  [ -n "${4:-}" ] && export SERVER_JVMFLAGS="-Djute.maxbuffer=$4"
 else
   PORT=${KOMBU_SERVICE_ZOOKEEPER_PORT:-2181}
   DIR=${KOMBU_ZK_DIR:-${TMPDIR:-/tmp}/kombu-zookeeper-$PORT}
