@@ -357,32 +357,38 @@ class ZooKeeperStorage:
             wait_sent(zk, last)  # kazoo sends in order: the others went first
 
     def requeue(self, deliveries: Sequence[Delivery]) -> None:
+        """Rewrite leased entries in place (flagged) and unlock them; pipelined."""
         zk = self.zk
         session = self._session()
+        leased = []
         for delivery in deliveries:
-            queue = delivery.queue
-            payload = delivery.payload
             if delivery.leased:
                 _, entry = _untag(delivery.tag)
-                lock = f"{self.layout.taken(queue)}/{entry}"
-                stat = zk.exists(lock)
-                if stat is None or stat.ephemeralOwner != session:
-                    continue  # the lease lapsed: the message is back already
-                tx = zk.transaction()
-                path = f"{self.layout.messages(queue)}/{entry}"
-                if isinstance(payload, dict):
-                    tx.set_data(path, self._encode(payload))
-                tx.delete(f"{path}/lock")
-                tx.delete(lock)
-                tx.commit()
-                continue
-            data = self._encode(payload)
-            path = f"{self.layout.messages(queue)}/{entry_prefix(delivery.level, head=True)}"
-            try:
-                zk.create(path, data, sequence=True)
-            except NoNodeError:
-                self._ensure_queue(queue)
-                zk.create(path, data, sequence=True)
+                lock = f"{self.layout.taken(delivery.queue)}/{entry}"
+                leased.append((delivery, entry, lock, zk.exists_async(lock)))
+            else:  # taken for good (no ack): stored again, ahead of the queue
+                data = self._encode(delivery.payload)
+                path = (f"{self.layout.messages(delivery.queue)}/"
+                        f"{entry_prefix(delivery.level, head=True)}")
+                try:
+                    zk.create(path, data, sequence=True)
+                except NoNodeError:
+                    self._ensure_queue(delivery.queue)
+                    zk.create(path, data, sequence=True)
+        commits = []
+        for delivery, entry, lock, owner in leased:
+            stat = owner.get()
+            if stat is None or stat.ephemeralOwner != session:
+                continue  # the lease lapsed: the message is back already
+            tx = zk.transaction()
+            path = f"{self.layout.messages(delivery.queue)}/{entry}"
+            if isinstance(delivery.payload, dict):
+                tx.set_data(path, self._encode(delivery.payload))
+            tx.delete(f"{path}/lock")
+            tx.delete(lock)
+            commits.append(tx.commit_async())
+        for result in commits:
+            result.get()
 
     def renew(self, tags: Sequence[str]) -> None:
         """Nothing to do: the session is the lease, and kazoo keeps it alive."""
