@@ -2,6 +2,10 @@
 # Start a ZooKeeper server for the tests (kombu-zk) if none answers on its port.
 #
 #   scripts/services.d/zookeeper.sh        # port 2181, data in $KOMBU_ZK_DIR
+#   scripts/services.d/zookeeper.sh --foreground PORT DIR [MAXBUFFER]
+#                                          # a private server in the foreground (the
+#                                          # fault suite's, which restarts it); MAXBUFFER
+#                                          # sets its jute.maxbuffer (bytes; default 1 MiB)
 #
 # Uses Debian's `zookeeper` package (installed with apt-get if missing) and runs
 # its zkServer.sh in the foreground, as a background process of its own, with a
@@ -10,9 +14,15 @@
 # 1 s, so the tests can watch a lease lapse).  Never a system service.
 # Exits 0 once the server answers `ruok` with `imok`.
 set -u
-PORT=${KOMBU_SERVICE_ZOOKEEPER_PORT:-2181}
+FOREGROUND=""
+if [ "${1:-}" = --foreground ]; then
+  FOREGROUND=1 PORT=$2 DIR=$3
+  [ -n "${4:-}" ] && export SERVER_JVMFLAGS="-Djute.maxbuffer=$4"
+else
+  PORT=${KOMBU_SERVICE_ZOOKEEPER_PORT:-2181}
+  DIR=${KOMBU_ZK_DIR:-${TMPDIR:-/tmp}/kombu-zookeeper-$PORT}
+fi
 WAIT=${KOMBU_SERVICE_ZOOKEEPER_WAIT:-90}
-DIR=${KOMBU_ZK_DIR:-${TMPDIR:-/tmp}/kombu-zookeeper-$PORT}
 
 ruok() {
   { exec 3<>"/dev/tcp/127.0.0.1/$PORT"; } 2>/dev/null || return 1
@@ -23,7 +33,7 @@ ruok() {
   [ "$reply" = imok ]
 }
 
-ruok && exit 0
+[ -z "$FOREGROUND" ] && ruok && exit 0
 
 ZKSERVER=/usr/share/zookeeper/bin/zkServer.sh
 if [ ! -x "$ZKSERVER" ]; then
@@ -53,6 +63,10 @@ admin.enableServer=false
 4lw.commands.whitelist=ruok,srvr,stat,envi,conf
 autopurge.purgeInterval=1
 CFG
+
+if [ -n "$FOREGROUND" ]; then
+  ZOO_LOG_DIR="$DIR/logs" ZOO_LOG4J_PROP=WARN,CONSOLE exec "$ZKSERVER" start-foreground "$DIR/zoo.cfg"
+fi
 
 ZOO_LOG_DIR="$DIR/logs" ZOO_LOG4J_PROP=INFO,CONSOLE \
   setsid "$ZKSERVER" start-foreground "$DIR/zoo.cfg" >"$DIR/logs/server.out" 2>&1 < /dev/null &

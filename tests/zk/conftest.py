@@ -1,4 +1,4 @@
-"""Fixtures for the ZooKeeper transport tests: the local server (scripts/services.d/zookeeper.sh)."""
+"""Fixtures for the ZooKeeper transport tests (server: scripts/services.d/zookeeper.sh)."""
 
 from __future__ import annotations
 

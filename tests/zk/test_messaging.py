@@ -91,7 +91,7 @@ def test_fanout_reaches_consumers_on_other_connections(url: str) -> None:
     exchange = Exchange("fan", "fanout")
     queues = [Queue(f"fan-{i}", exchange) for i in range(2)]
     with Connection(url) as one, Connection(url) as two:
-        for conn, queue in zip((one, two), queues):
+        for conn, queue in zip((one, two), queues, strict=True):
             queue(conn.default_channel).declare()
         with one.Producer() as producer:
             producer.publish({"hello": "all"}, exchange=exchange)

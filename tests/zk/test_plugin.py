@@ -85,7 +85,7 @@ def test_unreachable_server_fails_within_connect_timeout() -> None:
 
 
 def test_bad_url_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="[Pp]ort"):
+    with pytest.raises(ValueError, match=r"[Pp]ort"):
         Connection("zookeeper://127.0.0.1:notaport/").connect()
 
 

@@ -24,7 +24,7 @@ HOLDER = textwrap.dedent("""
     import sys, time
     from kombu import Connection, Queue
     url, n = sys.argv[1], int(sys.argv[2])
-    conn = Connection(url, transport_options={"session_timeout": %s})
+    conn = Connection(url, transport_options={"session_timeout": float(sys.argv[3])})
     held = []
     with conn.Consumer(Queue("held"), callbacks=[lambda b, m: held.append(m)],
                        prefetch_count=n):
@@ -32,7 +32,7 @@ HOLDER = textwrap.dedent("""
             conn.drain_events(timeout=10)
         print("held", len(held), flush=True)
         time.sleep(3600)
-""" % SESSION)
+""")
 
 
 def _get_all(conn: Connection, n: int, timeout: float) -> list[Any]:
@@ -53,7 +53,7 @@ def test_sigkilled_consumer_gives_its_messages_back_when_its_session_expires(url
         simple = conn.SimpleQueue("held")
         for i in range(5):
             simple.put({"i": i})
-        child = subprocess.Popen([sys.executable, "-c", HOLDER, url, "5"],
+        child = subprocess.Popen([sys.executable, "-c", HOLDER, url, "5", str(SESSION)],
                                  stdout=subprocess.PIPE, text=True)
         try:
             assert child.stdout is not None

@@ -23,16 +23,19 @@ from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kazoo.exceptions import NodeExistsError, NoNodeError, NotEmptyError
+
 from kombu.exceptions import LimitExceeded
 from kombu.transport.virtual import Binding, Delivery, RouteTable, Target
 from kombu.transport.virtual.envelope import dumps, loads
 
+from .acks import send_ack, wait_sent
 from .layout import (
     binding_name,
     entry_level,
     entry_prefix,
     parse_binding_name,
 )
+from .routes import ABSENT, version_of
 
 if TYPE_CHECKING:
     from .transport import Transport
@@ -40,9 +43,6 @@ if TYPE_CHECKING:
 __all__ = ("MessageTooLarge", "ZooKeeperStorage")
 
 _serial = itertools.count(1)
-
-#: The version reported for an exchange that does not exist.
-_ABSENT = (0, 0, 0)
 
 
 class MessageTooLarge(LimitExceeded, ValueError):
@@ -181,6 +181,7 @@ class ZooKeeperStorage:
                 continue
             for node in nodes:
                 if parse_binding_name(node)[0] == queue:
+                    self.transport.routes.forget(exchange)
                     try:
                         self.zk.delete(f"{path}/{node}")
                     except NoNodeError:
@@ -190,6 +191,7 @@ class ZooKeeperStorage:
     # -- exchanges and bindings ----------------------------------------------
 
     def declare_exchange(self, exchange: str, meta: Mapping[str, Any]) -> None:
+        self.transport.routes.forget(exchange)
         path = self.layout.exchange(exchange)
         try:
             self.zk.create(path, _jdump(dict(meta)), makepath=True)
@@ -202,12 +204,14 @@ class ZooKeeperStorage:
                     pass
 
     def delete_exchange(self, exchange: str) -> None:
+        self.transport.routes.forget(exchange)
         try:
             self.zk.delete(self.layout.exchange(exchange), recursive=True)
         except NoNodeError:
             pass
 
     def bind(self, binding: Binding) -> None:
+        self.transport.routes.forget(binding.exchange)
         path = self.layout.exchange(binding.exchange)
         node = binding_name(binding.queue, binding.routing_key, binding.arguments)
         try:
@@ -216,6 +220,7 @@ class ZooKeeperStorage:
             pass
 
     def unbind(self, binding: Binding) -> None:
+        self.transport.routes.forget(binding.exchange)
         path = self.layout.exchange(binding.exchange)
         node = binding_name(binding.queue, binding.routing_key, binding.arguments)
         try:
@@ -231,17 +236,15 @@ class ZooKeeperStorage:
             raw, stat = data.get()
             nodes = children.get()
         except NoNodeError:
-            return RouteTable(_ABSENT, None, ())
+            return RouteTable(ABSENT, None, ())
         bindings = []
         for node in nodes:
             queue, key, arguments = parse_binding_name(node)
             bindings.append(Binding(queue, exchange, key, arguments))
-        version = (stat.czxid, stat.version, stat.cversion)
-        return RouteTable(version, _loads(raw), tuple(bindings))
+        return RouteTable(version_of(stat), _loads(raw), tuple(bindings))
 
     def route_version(self, exchange: str) -> Hashable | None:
-        stat = self.zk.exists(self.layout.exchange(exchange))
-        return _ABSENT if stat is None else (stat.czxid, stat.version, stat.cversion)
+        return self.transport.routes.version(self.zk, exchange, self.layout.exchange(exchange))
 
     def exchanges(self) -> list[str]:
         try:
@@ -332,61 +335,60 @@ class ZooKeeperStorage:
         tx.delete(f"{self.layout.taken(queue)}/{entry}")
         tx.commit_async()
 
-    def _remove_ops(self, tx: Any, queue: str, entry: str) -> None:
+    def _remove(self, queue: str, entry: str) -> None:
         path = f"{self.layout.messages(queue)}/{entry}"
+        tx = self.zk.transaction()
         tx.delete(f"{path}/lock")
         tx.delete(path)
         tx.delete(f"{self.layout.taken(queue)}/{entry}")
-
-    def _remove(self, queue: str, entry: str) -> None:
-        tx = self.zk.transaction()
-        self._remove_ops(tx, queue, entry)
         tx.commit()
 
     def ack(self, tags: Sequence[str]) -> None:
+        """Send the deletes (pipelined); return once the last is on the socket."""
         zk = self.zk
-        pending = []
+        last = None
         for tag in tags:
             queue, entry = _untag(tag)
-            tx = zk.transaction()
-            self._remove_ops(tx, queue, entry)
-            pending.append((queue, entry, tx.commit_async()))
-        for queue, entry, result in pending:
-            if any(isinstance(r, Exception) for r in result.get()):
-                # The lease had lapsed (our session expired): delete the message anyway,
-                # unless another consumer holds it now.
-                try:
-                    zk.delete(f"{self.layout.messages(queue)}/{entry}")
-                except (NoNodeError, NotEmptyError):
-                    pass
+            path = f"{self.layout.messages(queue)}/{entry}"
+            ops = [("delete", f"{path}/lock"), ("delete", path),
+                   ("delete", f"{self.layout.taken(queue)}/{entry}")]
+            last = send_ack(zk, ops, path)
+        if last is not None:
+            wait_sent(zk, last)  # kazoo sends in order: the others went first
 
     def requeue(self, deliveries: Sequence[Delivery]) -> None:
+        """Rewrite leased entries in place (flagged) and unlock them; pipelined."""
         zk = self.zk
         session = self._session()
+        leased = []
         for delivery in deliveries:
-            queue = delivery.queue
-            payload = delivery.payload
             if delivery.leased:
                 _, entry = _untag(delivery.tag)
-                lock = f"{self.layout.taken(queue)}/{entry}"
-                stat = zk.exists(lock)
-                if stat is None or stat.ephemeralOwner != session:
-                    continue  # the lease lapsed: the message is back already
-                tx = zk.transaction()
-                path = f"{self.layout.messages(queue)}/{entry}"
-                if isinstance(payload, dict):
-                    tx.set_data(path, self._encode(payload))
-                tx.delete(f"{path}/lock")
-                tx.delete(lock)
-                tx.commit()
-                continue
-            data = self._encode(payload)
-            path = f"{self.layout.messages(queue)}/{entry_prefix(delivery.level, head=True)}"
-            try:
-                zk.create(path, data, sequence=True)
-            except NoNodeError:
-                self._ensure_queue(queue)
-                zk.create(path, data, sequence=True)
+                lock = f"{self.layout.taken(delivery.queue)}/{entry}"
+                leased.append((delivery, entry, lock, zk.exists_async(lock)))
+            else:  # taken for good (no ack): stored again, ahead of the queue
+                data = self._encode(delivery.payload)
+                path = (f"{self.layout.messages(delivery.queue)}/"
+                        f"{entry_prefix(delivery.level, head=True)}")
+                try:
+                    zk.create(path, data, sequence=True)
+                except NoNodeError:
+                    self._ensure_queue(delivery.queue)
+                    zk.create(path, data, sequence=True)
+        commits = []
+        for delivery, entry, lock, owner in leased:
+            stat = owner.get()
+            if stat is None or stat.ephemeralOwner != session:
+                continue  # the lease lapsed: the message is back already
+            tx = zk.transaction()
+            path = f"{self.layout.messages(delivery.queue)}/{entry}"
+            if isinstance(delivery.payload, dict):
+                tx.set_data(path, self._encode(delivery.payload))
+            tx.delete(f"{path}/lock")
+            tx.delete(lock)
+            commits.append(tx.commit_async())
+        for result in commits:
+            result.get()
 
     def renew(self, tags: Sequence[str]) -> None:
         """Nothing to do: the session is the lease, and kazoo keeps it alive."""

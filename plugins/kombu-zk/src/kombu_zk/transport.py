@@ -23,9 +23,11 @@ try:
     from kazoo.client import KazooClient
     from kazoo.handlers.threading import KazooTimeoutError
 except ImportError as exc:  # pragma: no cover - exercised without kazoo installed
-    raise ImportError(f"The ZooKeeper transport needs kazoo: {_INSTALL}") from exc
+    raise ImportError("The ZooKeeper transport needs kazoo: "
+                      "pip install 'kombu-core[zk]' (or: pip install kazoo)") from exc
 
 from .layout import Layout
+from .routes import RouteVersions
 from .storage import MessageTooLarge, ZooKeeperStorage
 from .waiter import ZooKeeperWaiter
 
@@ -42,17 +44,18 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 #: (1048575 bytes) for a whole request; this leaves room for its path and framing.
 DEFAULT_MAX_MESSAGE_SIZE = 1_000_000
 
-_INSTALL = "pip install 'kombu-core[zk]' (or: pip install kazoo)"
-
 
 class ZooKeeperUnreachable(KombuConnectionError):
     """No ZooKeeper server answered within the connect timeout."""
 
 
-def _error_classes() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    connection = (*virtual.Transport.connection_errors, ZooKeeperUnreachable, KazooTimeoutError, kex.ConnectionLoss,
-                  kex.ConnectionClosedError, kex.SessionExpiredError,
-                  kex.ZookeeperStoppedError, kex.OperationTimeoutError)
+_Errors = tuple[type[BaseException], ...]
+
+
+def _error_classes() -> tuple[_Errors, _Errors]:
+    connection = (*virtual.Transport.connection_errors, ZooKeeperUnreachable,
+                  KazooTimeoutError, kex.ConnectionLoss, kex.ConnectionClosedError,
+                  kex.SessionExpiredError, kex.ZookeeperStoppedError, kex.OperationTimeoutError)
     channel = (*virtual.Transport.channel_errors, kex.NoAuthError, kex.AuthFailedError,
                kex.BadArgumentsError, kex.MarshallingError)
     return connection, channel
@@ -133,6 +136,8 @@ class Transport(virtual.Transport):
         self.layout = Layout(client.virtual_host or "")
         self._zk: Any = None
         self._zk_lock = threading.Lock()
+        #: Route versions kept current by watches (see :mod:`.routes`).
+        self.routes = RouteVersions()
 
     # -- the kazoo client (one per connection: its session holds the leases) ----
 
@@ -169,6 +174,7 @@ class Transport(virtual.Transport):
         return zk
 
     def _drop_client(self) -> None:
+        self.routes.forget_all()
         with self._zk_lock:
             zk, self._zk = self._zk, None
         if zk is not None:
@@ -180,7 +186,8 @@ class Transport(virtual.Transport):
 
     def establish_connection(self) -> Transport:
         self.zk_client()
-        return super().establish_connection()
+        super().establish_connection()
+        return self
 
     def close_connection(self, connection: Any) -> None:
         try:

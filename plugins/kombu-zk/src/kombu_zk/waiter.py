@@ -32,6 +32,14 @@ class ZooKeeperWaiter:
         self._cond = threading.Condition()
         self._pipe: tuple[int, int] | None = None
         self._closed = False
+        self._listening: Any = None
+
+    def _state_changed(self, state: Any) -> None:
+        """A suspended or lost session may have dropped the watches: arm them again."""
+        with self._cond:
+            self._armed.clear()
+            self._count += 1
+            self._cond.notify_all()
 
     def watch(self, queues: Collection[str]) -> None:
         with self._cond:
@@ -68,6 +76,9 @@ class ZooKeeperWaiter:
             count = self._count
         if todo:
             zk = self.transport.zk_client()
+            if self._listening is not zk:
+                self._listening = zk
+                zk.add_listener(self._state_changed)
             for path in todo:
                 zk.get_children_async(path, watch=self._fired(path)).rawlink(
                     self._not_armed(path))
