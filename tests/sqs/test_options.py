@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 import pytest
+from kombu_sqs.options import entity_name
 from sqs_support import ENDPOINT, FAST, URL, drain_until, watch
 
 from kombu import Connection, Consumer, Exchange, Producer, Queue
-from kombu_sqs.options import entity_name
 
 
 def _names(raw: Any, prefix: str) -> list[str]:
@@ -50,9 +50,9 @@ def test_visibility_timeout_is_set_on_created_queues(raw: Any, options: dict[str
     assert attrs["Attributes"]["VisibilityTimeout"] == "77"
 
 
-def test_default_visibility_timeout_is_kombus() -> None:
+def test_default_visibility_timeout_and_wait_time() -> None:
     conn = Connection(URL)
-    assert conn.transport.options.visibility_timeout == 1800
+    assert conn.transport.options.visibility_timeout == 120  # kombu: 1800 (see README)
     assert conn.transport.options.wait_time_seconds == 10
 
 
@@ -87,8 +87,8 @@ def test_predefined_queues_make_no_create_or_list_calls(raw: Any, prefix: str) -
 
 def test_predefined_queue_names_must_agree_on_fifo() -> None:
     with pytest.raises(ValueError, match="fifo"):
-        Connection(URL, transport_options={
-            "predefined_queues": {"q.fifo": {"url": "http://x/q"}}}).transport  # noqa: B018
+        _ = Connection(URL, transport_options={
+            "predefined_queues": {"q.fifo": {"url": "http://x/q"}}}).transport
 
 
 def test_long_polling_uses_wait_time_seconds(options: dict[str, Any]) -> None:
