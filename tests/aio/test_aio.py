@@ -124,3 +124,24 @@ def test_messages_published_with_either_api_are_one_model(blocking: Any) -> None
         assert again.payload == {"from": "aio"}
         again.ack()
         simple.close()
+
+
+def test_consume_on_a_channel_whose_connection_closed_raises_a_connection_error() -> None:
+    # A consumer set up while its connection closes (SimpleQueue.get() pending during
+    # close(), on a slow broker) gets the connection error, not an AssertionError.
+    async def main() -> None:
+        conn = Connection(BlockingConnection("memory://"))
+        await conn.connect()
+        channel = await conn.channel()
+        conn.transport._worker, worker = None, conn.transport._worker  # closing under it
+        try:
+            await channel.basic_consume("q", True, lambda m: None, "tag")
+        except conn.connection_errors as exc:
+            assert "closed" in str(exc)
+        else:
+            raise AssertionError("basic_consume on a closed connection did not raise")
+        finally:
+            conn.transport._worker = worker
+            await conn.close()
+
+    run(main)

@@ -274,7 +274,10 @@ class AdapterChannel:
     async def basic_consume(self, queue: str, no_ack: bool, callback: DeliveryCallback,
                             consumer_tag: str, arguments: dict[str, Any] | None = None) -> str:
         worker = self.transport._worker
-        assert worker is not None
+        if worker is None:  # closed while this consumer was being set up
+            raise KombuConnectionError(
+                f"{self!r}: the connection was closed or lost: call ensure_connection() "
+                f"(or connect()) first.")
         blocking = self.blocking
 
         def on_message(raw: Any, tag: str = consumer_tag) -> None:  # in the worker thread
