@@ -18,7 +18,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
 class Calls:
-    """SQS/SNS API calls made by a connection's clients (botocore's before-call events)."""
+    """SQS/SNS API calls made by a connection's clients, with their parameters."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -40,9 +40,9 @@ def watch(conn: Any, queue: str | None = None) -> Calls:
     """Record the API calls of ``conn``'s SQS (and SNS) clients from now on."""
     calls = Calls()
     broker = conn.transport.broker
-    broker.sqs(queue).meta.events.register("before-call", calls)
+    broker.sqs(queue).meta.events.register("before-parameter-build", calls)
     if broker.options.supports_fanout:
-        broker.sns().meta.events.register("before-call", calls)
+        broker.sns().meta.events.register("before-parameter-build", calls)
     return calls
 
 

@@ -13,10 +13,10 @@ from kombu import Connection
 
 
 def test_scheme_and_kombu_module_path() -> None:
+    from kombu_sqs.transport import Transport
+
     import kombu.transport.SQS as kombu_path
     from kombu.transport import resolve_transport
-
-    from kombu_sqs.transport import Transport
 
     assert kombu_path.Transport is Transport
     assert Connection("sqs://").transport_cls in ("sqs", Transport)

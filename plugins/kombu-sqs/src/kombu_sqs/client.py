@@ -170,7 +170,7 @@ class SQSBroker:
                                         f"not exist in SQS") from None
                 raise
         self.urls[queue] = found
-        return found
+        return str(found)
 
     def forget(self, queue: str) -> None:
         self.urls.pop(queue, None)

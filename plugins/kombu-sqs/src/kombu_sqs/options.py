@@ -22,8 +22,9 @@ __all__ = (
 )
 
 DEFAULT_REGION = "us-east-1"
-#: kombu's default visibility timeout (seconds): the lease of a received message.
-DEFAULT_VISIBILITY_TIMEOUT = 1800
+#: The lease of a received message (seconds; kombu: 1800).  Renewed while held, so it
+#: only bounds how long a dead consumer's messages stay invisible.
+DEFAULT_VISIBILITY_TIMEOUT = 120
 #: kombu's default long-polling wait (seconds, SQS allows 0..20).
 DEFAULT_WAIT_TIME_SECONDS = 10
 #: SQS refuses message bodies over 256 KiB.

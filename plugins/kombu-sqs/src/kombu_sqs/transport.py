@@ -18,7 +18,6 @@ import threading
 import time
 from typing import Any
 
-from kombu.exceptions import ChannelError
 from kombu.exceptions import ConnectionError as KombuConnectionError
 from kombu.transport import virtual
 from kombu.utils.url import maybe_sanitize_url
@@ -27,7 +26,6 @@ from .options import MAX_MESSAGE_SIZE, Options
 
 try:
     import boto3
-    import botocore
     from botocore import exceptions as boto_errors
 except ImportError as exc:  # pragma: no cover - the dependency is declared
     raise ImportError(
@@ -220,7 +218,8 @@ class Transport(virtual.Transport):
             raise SQSConnectionError(
                 f"Cannot reach SQS at {where}: {type(exc).__name__} (connect timeout "
                 f"{self.client.connect_timeout}s)") from None
-        return super().establish_connection()
+        super().establish_connection()
+        return self
 
     def close_connection(self, connection: Any) -> None:
         timer = self._flush_timer
@@ -235,5 +234,3 @@ class Transport(virtual.Transport):
     def as_uri(self, uri: str, include_password: bool = False, mask: str = "**") -> str:
         return uri if include_password else maybe_sanitize_url(uri, mask)
 
-
-_ = (botocore, ChannelError)
