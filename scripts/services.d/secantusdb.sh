@@ -4,8 +4,19 @@
 # Installs it into the test virtualenv (.venv) if secantusd-py is missing there and
 # on PATH, starts it on 127.0.0.1:$KOMBU_SERVICE_SECANTUSDB_PORT (27027) with an
 # in-memory store, and waits until it answers.
+#   scripts/services.d/secantusdb.sh serve PORT DIR   runs one in the foreground, storing
+#   in DIR (the fault suite's private, restartable server).
 set -u
 cd "$(dirname "$0")/../.."
+if [ "${1:-}" = serve ]; then
+  for BIN in "${KOMBU_TEST_VENV:-.venv}/bin/secantusd-py" .services/secantusdb/bin/secantusd-py \
+      "$(command -v secantusd-py)"; do
+    [ -x "$BIN" ] && exec "$BIN" --host 127.0.0.1 --port "$2" --storage-path "$3/secantus" \
+      --log-level WARNING
+  done
+  echo "secantusdb: secantusd-py is not installed (run scripts/services.d/secantusdb.sh)" >&2
+  exit 1
+fi
 PORT=${KOMBU_SERVICE_SECANTUSDB_PORT:-27027}
 WAIT=${KOMBU_SERVICE_SECANTUSDB_WAIT:-60}
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

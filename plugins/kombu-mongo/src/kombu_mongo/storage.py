@@ -191,7 +191,19 @@ class MongoStorage:
         return args
 
     def queue_exists(self, queue: str) -> bool:
-        if self.queues.find_one({"_id": queue}, {"_id": 1}) is not None:
+        doc = self.queues.find_one({"_id": queue}, {"expire_at": 1, "expires_ms": 1})
+        if doc is not None:
+            expire_at = doc.get("expire_at")
+            if expire_at is None:
+                return True
+            if expire_at.tzinfo is None:
+                expire_at = expire_at.replace(tzinfo=timezone.utc)
+            if expire_at <= datetime.now(tz=timezone.utc):
+                self._expire_queues()  # unused past x-expires: gone
+                return False
+            # A (passive) declare is a use: push the deadline forward.
+            self.queues.update_one({"_id": queue}, {"$set": {"expire_at": self._deadline(
+                int(doc.get("expires_ms") or 0) / 1000.0)}})
             return True
         return self.messages.find_one({"queue": queue}, {"_id": 1}) is not None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from kombu.transport import virtual
+from kombu.transport import base, virtual
 from kombu.utils.url import maybe_sanitize_url
 
 from .options import DEFAULTS, MongoSettings, pymongo_module, require_pymongo, settings_for
@@ -33,6 +33,9 @@ class Channel(virtual.Channel):
 
     Message = Message  # type: ignore[assignment]
 
+    #: kombu's MongoDB order: priorities 0..9 in every queue, higher first
+    #: (a queue declared with ``x-max-priority`` uses its own range).
+    default_max_priority = 9
     connect_timeout: float | None = DEFAULTS["connect_timeout"]
     ssl: bool = DEFAULTS["ssl"]
     ttl: bool = DEFAULTS["ttl"]
@@ -70,9 +73,10 @@ class MongoErrors:
 
     def __get__(self, obj: Any, objtype: Any = None) -> tuple[type[BaseException], ...]:
         errors = pymongo_module().errors
-        if self.index == 0:
-            return (errors.ConnectionFailure, errors.ConfigurationError)
-        return (errors.OperationFailure,)
+        if self.index == 0:  # as kombu: plus the kernel's own
+            return (*base.Transport.connection_errors, errors.ConnectionFailure)
+        return (*base.Transport.channel_errors, errors.ConnectionFailure,
+                errors.OperationFailure)
 
 
 class StorageClass:
