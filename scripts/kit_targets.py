@@ -182,4 +182,10 @@ TARGETS: dict[str, KitTarget] = {t.name: t for t in (
               fault_server=ZOOKEEPER_SERVER, fault_envelopes="kombu_zk.faults:write",
               cannot_offer={"network_cut": RETRIED_PUBLISH,
                             "broker_restart": RETRIED_PUBLISH}),
+    KitTarget("mongo", "mongodb://127.0.0.1:27027/kombu_kit", "kombu-mongo", "mongo",
+              ("secantusdb",), 27027, {"visibility_timeout": 2, "polling_interval": 0.05},
+              fault_options={"connect_timeout": 3},
+              fault_server="sh scripts/services.d/secantusdb.sh serve {port} {dir}",
+              cannot_offer={
+                  "network_cut": RETRIED_PUBLISH, "broker_restart": RETRIED_PUBLISH}),
 )}
