@@ -119,13 +119,17 @@ SQL_RETRIED = ("a publish or ack whose COMMIT reply the lost connection swallowe
                "retried by retry=True (stored twice) or redelivered: SQL has no "
                "idempotent insert without a client key")
 SQL_ENVELOPES = "kombu_sql.testing:write_envelope"
+#: The fault suite's lease scenario holds its busy consumer for three leases while it
+#: starts a killed and a frozen holder, one process each; importing SQLAlchemy on a
+#: loaded 2-core machine took seconds, so a 2 s lease left them no time to lapse.
+SQL_FAULT_LEASE = {"visibility_timeout": 5}
 SQL_TARGETS = (
     KitTarget("sqla+sqlite", "sqla+sqlite:///{tmp}/kit.db", "kombu-sql", "sql",
               options={"visibility_timeout": 2, "polling_interval": 0.05},
-              fault_envelopes=SQL_ENVELOPES),
+              fault_options=SQL_FAULT_LEASE, fault_envelopes=SQL_ENVELOPES),
     KitTarget("sqla+postgresql", "sqla+postgresql+psycopg://postgres@127.0.0.1:5432/test",
               "kombu-sql", "sql", ("postgres",), 5432, SQL_OPTIONS,
-              fault_options={"connect_args": {
+              fault_options={**SQL_FAULT_LEASE, "connect_args": {
                   "connect_timeout": 3, "keepalives": 1, "keepalives_idle": 2,
                   "keepalives_interval": 1, "keepalives_count": 3, "tcp_user_timeout": 5000}},
               fault_server=f"{Path(__file__).resolve().parent / 'pg_private.sh'} {{port}}",
@@ -133,7 +137,7 @@ SQL_TARGETS = (
               cannot_offer={"network_cut": SQL_RETRIED, "broker_restart": SQL_RETRIED}),
     KitTarget("sqla+mysql", "sqla+mysql+pymysql://root@127.0.0.1:3306/test",
               "kombu-sql", "sql", ("mariadb",), 3306, SQL_OPTIONS,
-              fault_options={"connect_args": {
+              fault_options={**SQL_FAULT_LEASE, "connect_args": {
                   "connect_timeout": 3, "read_timeout": 10, "write_timeout": 10}},
               fault_restart_via_proxy=True, fault_envelopes=SQL_ENVELOPES,
               cannot_offer={"network_cut": SQL_RETRIED, "broker_restart": SQL_RETRIED}),

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from .schema import Schema
 
@@ -96,6 +96,11 @@ class Database:
         if self.is_postgresql and not durable_acks:
             self.relaxed = self._relaxed_engine(parsed, kwargs)
         self.schema = schema
+        dbapi: Any = getattr(self.engine.dialect, "loaded_dbapi", None) \
+            or self.engine.dialect.dbapi
+        #: The driver's own error base class (for errors SQLAlchemy does not wrap).
+        self.driver_errors: tuple[type[BaseException], ...] = (
+            (dbapi.Error,) if isinstance(getattr(dbapi, "Error", None), type) else ())
         self._ready = False
         self._ready_lock = threading.Lock()
 
@@ -255,5 +260,16 @@ def reset() -> None:
 
 
 def ping(db: Database) -> None:
-    with db.auto.connect() as conn:
-        conn.execute(text("SELECT 1"))
+    """One ``SELECT 1``; pooled connections found dead (a restart) are replaced once."""
+    for attempt in (0, 1):
+        try:
+            with db.auto.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return
+        except DBAPIError as exc:
+            if attempt or not exc.connection_invalidated:
+                raise
+        except db.driver_errors as exc:  # outside a statement: SQLAlchemy does not wrap it
+            db.dispose()
+            if attempt:
+                raise OperationalError(None, None, exc) from exc

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, bindparam, cast, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from kombu.transport.virtual.contract import Binding, Delivery, RouteTable, Target
 from kombu.transport.virtual.envelope import dumps as dumps_envelope
@@ -390,7 +390,17 @@ def _retry_stale(method: Callable[..., Any]) -> Callable[..., Any]:
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
-            return method(self, *args, **kwargs)
+        except self.db.driver_errors:
+            # Raised by the driver outside a statement (e.g. setting autocommit on a
+            # pooled connection that died): SQLAlchemy neither wraps it nor drops the pool.
+            self.db.engine.dispose()
+            if self.db.relaxed is not self.db.auto:
+                self.db.relaxed.dispose()
+            try:
+                return method(self, *args, **kwargs)
+            except self.db.driver_errors as again:
+                raise OperationalError(None, None, again) from again
+        return method(self, *args, **kwargs)
 
     return retrying
 
