@@ -44,6 +44,9 @@ __all__ = ("MessageTooLarge", "ZooKeeperStorage")
 
 _serial = itertools.count(1)
 
+#: Most entries locked by one transaction (a request must fit in jute.maxbuffer).
+LOCK_BATCH = 200
+
 
 class MessageTooLarge(LimitExceeded, ValueError):
     """A message does not fit in a znode (raised at publish; nothing is stored)."""
@@ -302,7 +305,7 @@ class ZooKeeperStorage:
         folder = self.layout.messages(queue)
         start = 0
         while want > 0 and start < len(free):
-            chunk = free[start:start + want]
+            chunk = free[start:start + min(want, LOCK_BATCH)]
             start += len(chunk)
             got = self._lock(queue, chunk)
             reads = [(name, zk.get_async(f"{folder}/{name}")) for name in got]
