@@ -55,13 +55,17 @@ class KitTarget:
     #: Fault suite: scenario -> why the broker cannot offer 0 lost / 0 twice there.
     cannot_offer: dict[str, str] = field(default_factory=dict)
 
+    def url_for(self, tmp: str = "") -> str:
+        """The URL, "{tmp}" replaced by a scratch folder (a SQLite file lives there)."""
+        return self.url.replace("{tmp}", tmp)
+
     def transport_options(self, tmp: str = "") -> dict[str, Any]:
         return {k: v.replace("{tmp}", tmp) if isinstance(v, str) else v
                 for k, v in self.options.items()}
 
     def pytest_args(self, tmp: str = "") -> list[str]:
         """``pytest -p kombu.testing`` arguments for a run against this target."""
-        args = [f"--kombu-url={self.url}"]
+        args = [f"--kombu-url={self.url_for(tmp)}"]
         options = self.transport_options(tmp)
         if options:
             args.append(f"--kombu-transport-options={json.dumps(options)}")
@@ -70,7 +74,7 @@ class KitTarget:
     def fault_args(self, tmp: str = "") -> list[str]:
         """``pytest -p kombu.testing.faults`` arguments for a run against this target."""
         options = {**self.transport_options(tmp), **self.fault_options}
-        args = [f"--kombu-url={self.url}"]
+        args = [f"--kombu-url={self.url_for(tmp)}"]
         if options:
             args.append(f"--kombu-transport-options={json.dumps(options)}")
         if self.faults is not None:
@@ -93,10 +97,9 @@ class KitTarget:
 REDIS_SERVER = ("redis-server --port {port} --bind 127.0.0.1 --dir {dir} --save '' "
                 "--appendonly yes --appendfsync always")
 
-#: A private ZooKeeper for the fault suite (Debian's package, in the foreground), its
-#: jute.maxbuffer raised to 16 MiB: the bad-input scenario sends a valid 4 MiB body.
+#: A private ZooKeeper for the fault suite (Debian's package, in the foreground).
 ZOOKEEPER_SERVER = (str(Path(__file__).resolve().parent / "services.d" / "zookeeper.sh")
-                    + " --foreground {port} {dir} 16777216")
+                    + " --foreground {port} {dir}")
 
 #: Why ZooKeeper can deliver a message twice when its connection or server goes away.
 ZOOKEEPER_LOST_ACK = ("an ack in flight when the connection drops, or a session that "
@@ -107,6 +110,39 @@ ZOOKEEPER_LOST_ACK = ("an ack in flight when the connection drops, or a session 
 RETRIED_PUBLISH = ("a publish whose reply (or confirm) the lost connection swallowed is "
                    "retried by retry=True and stored twice: the broker has no publish "
                    "deduplication")
+
+#: Azurite's queue service with the well-known development account (its published key).
+AZURITE_URL = ("azurestoragequeues://Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq"
+               "/K1SZFPTOtr/KBHBeksoGMGw==@http://127.0.0.1:10001/devstoreaccount1")
+#: kombu-sql: one transport, a target per database (its results are named sqla+<database>).
+SQL_OPTIONS = {"visibility_timeout": 2, "polling_interval": 0.05,
+               "queue_tablename": "kit_queue", "message_tablename": "kit_message"}
+#: A commit whose reply a cut connection swallowed is retried (a publish: stored twice)
+#: or not known to have happened (an ack: the message comes back once more).
+SQL_RETRIED = ("a publish or ack whose COMMIT reply the lost connection swallowed is "
+               "retried by retry=True (stored twice) or redelivered: SQL has no "
+               "idempotent insert without a client key")
+SQL_ENVELOPES = "kombu_sql.testing:write_envelope"
+SQL_TARGETS = (
+    KitTarget("sqla+sqlite", "sqla+sqlite:///{tmp}/kit.db", "kombu-sql", "sql",
+              options={"visibility_timeout": 2, "polling_interval": 0.05},
+              fault_envelopes=SQL_ENVELOPES),
+    KitTarget("sqla+postgresql", "sqla+postgresql+psycopg://postgres@127.0.0.1:5432/test",
+              "kombu-sql", "sql", ("postgres",), 5432, SQL_OPTIONS,
+              fault_options={"connect_args": {
+                  "connect_timeout": 3, "keepalives": 1, "keepalives_idle": 2,
+                  "keepalives_interval": 1, "keepalives_count": 3, "tcp_user_timeout": 5000}},
+              fault_server=f"{Path(__file__).resolve().parent / 'pg_private.sh'} {{port}}",
+              fault_envelopes=SQL_ENVELOPES,
+              cannot_offer={"network_cut": SQL_RETRIED, "broker_restart": SQL_RETRIED}),
+    KitTarget("sqla+mysql", "sqla+mysql+pymysql://root@127.0.0.1:3306/test",
+              "kombu-sql", "sql", ("mariadb",), 3306, SQL_OPTIONS,
+              fault_options={"connect_args": {
+                  "connect_timeout": 3, "read_timeout": 10, "write_timeout": 10}},
+              fault_restart_via_proxy=True, fault_envelopes=SQL_ENVELOPES,
+              cannot_offer={"network_cut": SQL_RETRIED, "broker_restart": SQL_RETRIED}),
+)
+
 
 TARGETS: dict[str, KitTarget] = {t.name: t for t in (
     KitTarget("memory", "memory://"),
@@ -124,15 +160,35 @@ TARGETS: dict[str, KitTarget] = {t.name: t for t in (
               fault_options={"socket_timeout": 5, "socket_connect_timeout": 3},
               fault_server=REDIS_SERVER, cannot_offer={
                   "network_cut": RETRIED_PUBLISH, "broker_restart": RETRIED_PUBLISH}),
+    KitTarget("azure", AZURITE_URL, "kombu-azure", "azure", ("azurite",), 10001,
+              {"visibility_timeout": 2, "polling_interval": 0.05, "wait_time_seconds": 1},
+              fault_options={"retry_total": 0, "read_timeout": 5},
+              cannot_offer={"network_cut": RETRIED_PUBLISH,
+                            "broker_restart": RETRIED_PUBLISH}),
+    *SQL_TARGETS,
+    # moto's local SQS (with SNS for fanout).  AWS is not restarted by its users and moto
+    # keeps its queues in memory, so there is no broker_restart scenario (n/a).
+    KitTarget("sqs", "sqs://test:test@127.0.0.1:9324", "kombu-sqs", "sqs", ("moto",),
+              9324, {"visibility_timeout": 2, "wait_time_seconds": 0,
+                     "polling_interval": 0.05, "supports_fanout": True, "region": "us-east-1"},
+              fault_options={"client-config": {"connect_timeout": 3, "read_timeout": 5}},
+              fault_envelopes="kombu_sqs.faults:write_envelope", cannot_offer={
+                  "network_cut": RETRIED_PUBLISH + " (and SQS standard queues themselves "
+                  "deliver at least once, occasionally twice)"}),
     KitTarget("zookeeper", "zookeeper://127.0.0.1:2181/kombu-kit", "kombu-zk", "kombu-zk",
               ("zookeeper",), 2181,
               # The lease is the consumer's ZooKeeper session (visibility_timeout is
               # session_timeout's alias): 2 s here (the test server allows sessions
               # down to 1 s), 10 s by default.
               {"visibility_timeout": 2, "polling_interval": 0.05},
-              # The private server takes 16 MiB requests: the transport's limit follows.
-              fault_options={"connect_timeout": 5, "max_message_size": 12_000_000},
+              fault_options={"connect_timeout": 5},
               fault_server=ZOOKEEPER_SERVER, fault_envelopes="kombu_zk.faults:write",
               cannot_offer={"network_cut": RETRIED_PUBLISH + "; " + ZOOKEEPER_LOST_ACK,
                             "broker_restart": RETRIED_PUBLISH + "; " + ZOOKEEPER_LOST_ACK}),
+    KitTarget("mongo", "mongodb://127.0.0.1:27027/kombu_kit", "kombu-mongo", "mongo",
+              ("secantusdb",), 27027, {"visibility_timeout": 2, "polling_interval": 0.05},
+              fault_options={"connect_timeout": 3},
+              fault_server="sh scripts/services.d/secantusdb.sh serve {port} {dir}",
+              cannot_offer={
+                  "network_cut": RETRIED_PUBLISH, "broker_restart": RETRIED_PUBLISH}),
 )}

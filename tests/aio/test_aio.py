@@ -124,3 +124,28 @@ def test_messages_published_with_either_api_are_one_model(blocking: Any) -> None
         assert again.payload == {"from": "aio"}
         again.ack()
         simple.close()
+
+
+def test_basic_consume_on_a_connection_closed_meanwhile_is_a_connection_error(
+        blocking: Any) -> None:
+    """A consumer starting while close() runs gets a connection error, not AssertionError."""
+    import pytest
+
+    from kombu.exceptions import ConnectionError as KombuConnectionError
+
+    async def main() -> None:
+        conn = Connection(blocking)
+        await conn.connect()
+        channel = conn.default_channel
+        if not hasattr(channel.transport, "_worker"):
+            await conn.close()
+            pytest.skip("a native asyncio transport (no adapter worker)")
+        worker, channel.transport._worker = channel.transport._worker, None
+        try:
+            with pytest.raises(KombuConnectionError):
+                await channel.basic_consume("q", True, lambda *a: None, "tag")
+        finally:
+            channel.transport._worker = worker
+            await conn.close()
+
+    run(main)

@@ -42,13 +42,21 @@ def _answers(port: int) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def runs(kit_runner: Callable[..., dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+def runs(kit_runner: Callable[..., dict[str, dict[str, Any]]],
+         tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     jobs = {}
     for name, target in PLUGINS.items():
-        assert target.distribution is not None and target.port is not None
-        if _installed(target.distribution) and _answers(target.port) is None:
-            jobs[name] = target.pytest_args()
+        assert target.distribution is not None
+        # A target without a port has no server (a SQLite file in a scratch folder).
+        if _installed(target.distribution) and (
+                target.port is None or _answers(target.port) is None):
+            tmp = tmp_path_factory.mktemp(f"kit-{_safe(name)}")
+            jobs[name] = target.pytest_args(str(tmp))
     return kit_runner(jobs)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name)
 
 
 def _run_for(runs: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:

@@ -126,3 +126,19 @@ def test_script_replace_block() -> None:
     assert script.replace_block(text, "NEW") == "intro\nNEW\noutro\n"
     with pytest.raises(ValueError):
         script.replace_block("no markers", "NEW")
+
+
+def test_transport_info_names_the_database_of_a_prefixed_url() -> None:
+    """sqla+sqlite:// and sqla+postgresql:// are stored as two rows, not one 'sqla'."""
+    from kombu import Connection
+    from kombu.testing.results import transport_info
+    from kombu.transport import register_transport, unregister_transport
+
+    register_transport("sqlfake", "kombu.transport.memory:Transport")
+    try:
+        info = transport_info(Connection("sqlfake+postgresql+psycopg://u:pw@db/test"))
+        assert info["transport"] == "sqlfake+postgresql"
+        assert "pw" not in info["url"]
+        assert transport_info(Connection("memory://"))["transport"] == "memory"
+    finally:
+        unregister_transport("sqlfake")

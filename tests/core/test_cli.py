@@ -16,6 +16,7 @@ import pytest
 from cli_helpers import EXIT, kombu, kombu_on_terminal
 
 from kombu import Connection, Queue
+from kombu.testing.results import load_results
 
 
 @pytest.fixture
@@ -154,6 +155,7 @@ def test_version_lists_each_installed_distribution(env):
 
 
 def test_unknown_transport_names_the_plugin_to_install(env):
+    env["KOMBU_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # as if kombu-sqs were not installed
     out = kombu("publish", "sqs://", "q", "body", env=env)
     assert out.returncode == EXIT["not_installed"]
     assert out.stderr.count("\n") == 1
@@ -313,12 +315,15 @@ def test_matrix_shows_installed_transports_unless_all(env):
     header = next(line for line in shown.splitlines() if "filesystem" in line and
                   "memory" in line)
     assert header.split() == ["filesystem", "memory"]
-    assert "Also measured, not installed here: amqp, redis (kombu transports --matrix " \
-           "--all shows them)." in shown
+    others = sorted({r["transport"] for r in load_results()} - {"filesystem", "memory"})
+    assert {"amqp", "redis"} <= set(others)
+    assert f"Also measured, not installed here: {', '.join(others)} (kombu transports " \
+        "--matrix --all shows them)." in " ".join(shown.split())
     every = kombu("transports", "--matrix", "--all", env=env).stdout
     header = next(line for line in every.splitlines() if "filesystem" in line and
                   "memory" in line)
-    assert header.split() == ["filesystem", "memory", "amqp", "redis"]
+    assert header.split()[:2] == ["filesystem", "memory"]
+    assert sorted(header.split()[2:]) == others
 
 
 def test_matrix_markdown_is_the_readme_table(env):

@@ -108,6 +108,9 @@ def test_plus_scheme_keeps_rest_as_hostname():
         assert conn.hostname == "postgresql://user:pw@db/test"
         assert conn.uri_prefix == "sqlfake"
         assert "pw" not in conn.as_uri()
+        clone = conn.clone().clone()
+        assert clone.hostname == "postgresql://user:pw@db/test"
+        assert clone.as_uri() == conn.as_uri() == "sqlfake+postgresql://user:**@db/test"
     finally:
         unregister_transport("sqlfake")
 

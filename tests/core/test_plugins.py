@@ -256,13 +256,18 @@ def test_resolve_transport_returns_the_class_as_kombu_does():
 
 @pytest.mark.parametrize(("alias", "extra"), [("sqs", "sqs"), ("SQS", "sqs"),
                                               ("mongodb", "mongo"), ("zookeeper", "zk")])
-def test_resolve_unknown_first_party_alias_is_a_key_error_naming_the_install(alias, extra):
-    if alias in plugins.get_registry().transports():
-        pytest.skip(f"{alias!r} is installed here (its plugin is)")
-    for function in (resolve_transport, get_transport_cls):
-        with pytest.raises(KeyError) as excinfo:
-            function(alias)
-        assert f"pip install 'kombu-core[{extra}]'" in str(excinfo.value)
+def test_resolve_unknown_first_party_alias_is_a_key_error_naming_the_install(alias, extra,
+                                                                            monkeypatch):
+    monkeypatch.setenv("KOMBU_DISABLE_PLUGIN_AUTOLOAD", "1")  # as if not installed
+    plugins.reset()
+    try:
+        for function in (resolve_transport, get_transport_cls):
+            with pytest.raises(KeyError) as excinfo:
+                function(alias)
+            assert f"pip install 'kombu-core[{extra}]'" in str(excinfo.value)
+    finally:
+        monkeypatch.delenv("KOMBU_DISABLE_PLUGIN_AUTOLOAD")
+        plugins.reset()
 
 
 def test_resolve_unknown_alias_suggests_a_close_name():

@@ -127,7 +127,7 @@ def test_without_kombu57_it_skips_locally_and_fails_in_ci(monkeypatch: pytest.Mo
     import brokers
     import kombu57
 
-    def broken() -> Any:
+    def broken(*_: Any) -> Any:
         raise subprocess.CalledProcessError(1, ["pip", "install", "kombu==5.7.*"])
 
     monkeypatch.setattr(kombu57, "load_baseline",

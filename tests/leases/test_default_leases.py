@@ -37,7 +37,7 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Target]]:
         tmp = tmp_path_factory.mktemp(f"leases-{name}")
         options = {k: v for k, v in kit.transport_options(str(tmp)).items()
                    if k != "visibility_timeout"}  # the transport's default lease
-        url = kit.url
+        url = kit.url_for(str(tmp))
         if kit.fault_server:
             server = OwnServer(kit.fault_server, str(tmp))
             if not server.available:

@@ -21,6 +21,7 @@ FIRST_PARTY = {
     "redis": ("kombu-redis", ["redis", "rediss"], "kombu.transport.redis"),
     "amqp": ("kombu-amqp", ["amqp", "pyamqp", "amqps"], "kombu.transport.pyamqp"),
     "zk": ("kombu-zk", ["zookeeper", "zk"], "kombu.transport.zookeeper"),
+    "sqs": ("kombu-sqs", ["sqs"], "kombu.transport.SQS"),
 }
 
 PROBE = """

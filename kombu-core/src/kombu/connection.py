@@ -151,8 +151,10 @@ class Connection:
             raise ValueError(f"Malformed broker URL {maybe_sanitize_url(url)!r}: no scheme "
                              f"before '://' (expected e.g. 'redis://localhost:6379/0')")
         params: dict[str, Any] = {}
-        if "+" in scheme and transport is None and not _is_registered(scheme):
-            # e.g. sqla+postgresql://user@host/db: the transport takes the rest.
+        if "+" in scheme and transport in (None, scheme.split("+", 1)[0]) \
+                and not _is_registered(scheme):
+            # e.g. sqla+postgresql://user@host/db: the transport takes the rest
+            # (also when clone() passes the transport along with that URL).
             params["transport"], params["hostname"] = url.split("+", 1)
             self.uri_prefix = params["transport"]
             return params

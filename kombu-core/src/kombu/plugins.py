@@ -86,6 +86,7 @@ FIRST_PARTY_SCHEMES: dict[str, str] = {
     "sqs": "sqs",
     "SQS": "sqs",
     "mongodb": "mongo",
+    "mongodb+srv": "mongo",
     "sqlalchemy": "sql",
     "sqla": "sql",
     "zookeeper": "zk",

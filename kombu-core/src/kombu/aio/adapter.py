@@ -274,6 +274,8 @@ class AdapterChannel:
     async def basic_consume(self, queue: str, no_ack: bool, callback: DeliveryCallback,
                             consumer_tag: str, arguments: dict[str, Any] | None = None) -> str:
         worker = self.transport._worker
+        if worker is None:  # closed meanwhile (a consumer starting while close() runs)
+            self.transport._submit(lambda: None)  # raises the closed-connection error
         assert worker is not None
         blocking = self.blocking
 

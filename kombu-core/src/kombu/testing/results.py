@@ -66,6 +66,12 @@ def transport_info(conn: Any) -> dict[str, Any]:
     if version is None and dist == "kombu-core":
         from .. import __version__ as version
     implements = getattr(cls, "implements", {}) or {}
+    prefix = getattr(conn, "uri_prefix", None)
+    if prefix and isinstance(conn.transport_cls, str):
+        # sqla+postgresql://...: one transport, one row per database it runs on.
+        backend = str(conn.hostname or "").partition("://")[0].split("+", 1)[0]
+        if backend:
+            name = f"{prefix}+{backend}"
     return {
         "transport": name,
         "url": conn.as_uri(),
