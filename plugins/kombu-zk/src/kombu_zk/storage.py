@@ -272,16 +272,15 @@ class ZooKeeperStorage:
     def put(self, envelope: dict[str, Any], targets: Sequence[Target],
             version: Hashable | None = None) -> bool:
         data = self._encode(envelope)
-        pending = [(t, self.zk.create_async(
-            f"{self.layout.messages(t.queue)}/{entry_prefix(t.level)}", data, sequence=True))
-            for t in targets]
+        zk, layout = self.zk, self.layout
+        pending = [(t, zk.create_async(layout.entry_path(t.queue, t.level), data,
+                                       sequence=True)) for t in targets]
         for target, result in pending:
             try:
                 result.get()
             except NoNodeError:  # a queue nobody declared: made on first use, as kombu does
                 self._ensure_queue(target.queue)
-                self.zk.create(f"{self.layout.messages(target.queue)}/"
-                               f"{entry_prefix(target.level)}", data, sequence=True)
+                zk.create(layout.entry_path(target.queue, target.level), data, sequence=True)
         return True
 
     def fetch(self, queues: Sequence[str], n: int, noack: Collection[str] = (),
