@@ -40,6 +40,10 @@ def test_one_znode_per_queue_with_sequential_children(url: str, root: str, raw: 
         assert len(children) == 3 and all(c[3] == "-" and c[4:].isdigit() for c in children)
         assert conn.SimpleQueue("layout").qsize() == 3
         assert _drain(conn, queue, 3) == [{"i": 0}, {"i": 1}, {"i": 2}]
+        # Acks are on their way when ack() returns; another session sees them soon after.
+        deadline = time.monotonic() + 5
+        while raw.get_children(f"/{root}/queues/layout/m") and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert raw.get_children(f"/{root}/queues/layout/m") == []
 
 

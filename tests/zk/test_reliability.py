@@ -102,3 +102,34 @@ def test_closing_a_connection_gives_unacked_messages_back_at_once(url: str) -> N
         back = _get_all(conn, 1, 2)
         assert [m.payload for m in back] == [{"y": 1}]
         back[0].ack()
+
+
+def test_competing_consumers_share_a_queue_without_duplicates(url: str) -> None:
+    import threading
+
+    with Connection(url) as conn:
+        simple = conn.SimpleQueue("shared")
+        for i in range(300):
+            simple.put({"i": i})
+    seen: list[list[int]] = [[], []]
+
+    def consume(who: int) -> None:
+        with Connection(url) as conn:
+            def on_message(body: Any, message: Any) -> None:
+                seen[who].append(body["i"])
+                message.ack()
+
+            with conn.Consumer(Queue("shared"), callbacks=[on_message], prefetch_count=50):
+                deadline = time.monotonic() + 30
+                while len(seen[0]) + len(seen[1]) < 300 and time.monotonic() < deadline:
+                    try:
+                        conn.drain_events(timeout=0.5)
+                    except TimeoutError:
+                        pass
+
+    threads = [threading.Thread(target=consume, args=(w,)) for w in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(seen[0] + seen[1]) == list(range(300))

@@ -23,8 +23,9 @@ __all__ = ("send_ack", "wait_sent")
 
 logger = logging.getLogger(__name__)
 
-#: Seconds between two looks at kazoo's send queue.
+#: Seconds between two looks at kazoo's send queue (after _YIELDS plain yields).
 _SPIN = 0.0001
+_YIELDS = 50
 #: Times a delete lost with the connection is sent again.
 RETRIES = 5
 
@@ -36,10 +37,14 @@ def wait_sent(zk: Any, result: Any, timeout: float = 10.0) -> None:
         result.get(timeout=timeout)
         return
     deadline = time.monotonic() + timeout
+    spins = 0
     while not result.ready() and any(item[1] is result for item in list(queue)):
         if time.monotonic() > deadline:
             result.get(timeout=0)  # raises kazoo's timeout
-        time.sleep(_SPIN)
+        # Yield the GIL to kazoo's sender first (it is usually writing already);
+        # sleep only if that takes a while.
+        spins += 1
+        time.sleep(0 if spins < _YIELDS else _SPIN)
 
 
 def _commit(zk: Any, ops: list[tuple[str, str]]) -> Any:

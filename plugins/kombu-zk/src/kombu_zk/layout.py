@@ -64,12 +64,23 @@ class Layout:
         self.root = root
         self.queues = f"{root}/queues"
         self.exchanges = f"{root}/exchanges"
+        self._entry_paths: dict[tuple[str, int], str] = {}
 
     def queue(self, queue: str) -> str:
         return f"{self.queues}/{_node(queue)}"
 
     def messages(self, queue: str) -> str:
         return f"{self.queues}/{_node(queue)}/m"
+
+    def entry_path(self, queue: str, level: int) -> str:
+        """Where a new entry of ``queue`` at ``level`` is created (cached: the hot path)."""
+        key = (queue, level)
+        path = self._entry_paths.get(key)
+        if path is None:
+            if len(self._entry_paths) > 4096:
+                self._entry_paths.clear()
+            path = self._entry_paths[key] = f"{self.messages(queue)}/{entry_prefix(level)}"
+        return path
 
     def taken(self, queue: str) -> str:
         return f"{self.queues}/{_node(queue)}/t"

@@ -44,6 +44,9 @@ __all__ = ("MessageTooLarge", "ZooKeeperStorage")
 
 _serial = itertools.count(1)
 
+#: Most entries locked by one transaction (a request must fit in jute.maxbuffer).
+LOCK_BATCH = 200
+
 
 class MessageTooLarge(LimitExceeded, ValueError):
     """A message does not fit in a znode (raised at publish; nothing is stored)."""
@@ -269,16 +272,15 @@ class ZooKeeperStorage:
     def put(self, envelope: dict[str, Any], targets: Sequence[Target],
             version: Hashable | None = None) -> bool:
         data = self._encode(envelope)
-        pending = [(t, self.zk.create_async(
-            f"{self.layout.messages(t.queue)}/{entry_prefix(t.level)}", data, sequence=True))
-            for t in targets]
+        zk, layout = self.zk, self.layout
+        pending = [(t, zk.create_async(layout.entry_path(t.queue, t.level), data,
+                                       sequence=True)) for t in targets]
         for target, result in pending:
             try:
                 result.get()
             except NoNodeError:  # a queue nobody declared: made on first use, as kombu does
                 self._ensure_queue(target.queue)
-                self.zk.create(f"{self.layout.messages(target.queue)}/"
-                               f"{entry_prefix(target.level)}", data, sequence=True)
+                zk.create(layout.entry_path(target.queue, target.level), data, sequence=True)
         return True
 
     def fetch(self, queues: Sequence[str], n: int, noack: Collection[str] = (),
@@ -299,21 +301,12 @@ class ZooKeeperStorage:
         if not free:
             return
         zk = self.zk
-        folder, locks = self.layout.messages(queue), self.layout.taken(queue)
+        folder = self.layout.messages(queue)
         start = 0
         while want > 0 and start < len(free):
-            chunk = free[start:start + want]
+            chunk = free[start:start + min(want, LOCK_BATCH)]
             start += len(chunk)
-            tries = []
-            for name in chunk:
-                # Two ephemeral nodes, one round trip: t/<entry> lists the leases for
-                # everyone; m/<entry>/lock leaves the entry's cversion counting them.
-                tx = zk.transaction()
-                tx.create(f"{locks}/{name}", ephemeral=True)
-                tx.create(f"{folder}/{name}/lock", ephemeral=True)
-                tries.append((name, tx.commit_async()))
-            got = [name for name, result in tries
-                   if not any(isinstance(r, Exception) for r in result.get())]
+            got = self._lock(queue, chunk)
             reads = [(name, zk.get_async(f"{folder}/{name}")) for name in got]
             for name, result in reads:
                 try:
@@ -328,6 +321,45 @@ class ZooKeeperStorage:
                 out.append(Delivery(queue, _tag(queue, name), data, not noack,
                                     entry_level(name)))
                 want -= 1
+
+    def _lock(self, queue: str, names: list[str]) -> list[str]:
+        """Lock ``names`` in one transaction (one log write); those others took are left out.
+
+        Each entry gets two ephemeral nodes: ``t/<entry>`` lists the leases for
+        everyone; ``m/<entry>/lock`` leaves the entry's cversion counting them.
+        """
+        zk = self.zk
+        folder, locks = self.layout.messages(queue), self.layout.taken(queue)
+        while names:
+            tx = zk.transaction()
+            for name in names:
+                tx.create(f"{locks}/{name}", ephemeral=True)
+                tx.create(f"{folder}/{name}/lock", ephemeral=True)
+            results = tx.commit()
+            culprits = {names[i // 2] for i, r in enumerate(results)
+                        if isinstance(r, (NodeExistsError, NoNodeError))}
+            if not any(isinstance(r, Exception) for r in results):
+                return names
+            if not culprits:  # failed for another reason: one at a time
+                return self._lock_each(queue, names)
+            try:  # another consumer took some: leave out all it holds now
+                taken = set(zk.get_children(locks))
+            except NoNodeError:
+                return []
+            names = [n for n in names if n not in culprits and n not in taken]
+        return []
+
+    def _lock_each(self, queue: str, names: list[str]) -> list[str]:
+        zk = self.zk
+        folder, locks = self.layout.messages(queue), self.layout.taken(queue)
+        tries = []
+        for name in names:
+            tx = zk.transaction()
+            tx.create(f"{locks}/{name}", ephemeral=True)
+            tx.create(f"{folder}/{name}/lock", ephemeral=True)
+            tries.append((name, tx.commit_async()))
+        return [name for name, result in tries
+                if not any(isinstance(r, Exception) for r in result.get())]
 
     def _unlock(self, queue: str, entry: str) -> None:
         tx = self.zk.transaction()
