@@ -124,3 +124,21 @@ def test_messages_published_with_either_api_are_one_model(blocking: Any) -> None
         assert again.payload == {"from": "aio"}
         again.ack()
         simple.close()
+
+
+def test_consume_started_after_close_raises_a_connection_error() -> None:
+    """A consumer whose start lost the race with close() gets a connection error
+    (was a bare AssertionError in the adapter)."""
+    import pytest
+
+    from kombu.exceptions import ConnectionError as KombuConnectionError
+
+    async def main() -> None:
+        conn = Connection(BlockingConnection("memory://"))
+        await conn.connect()
+        channel = conn.default_channel
+        await conn.close()
+        with pytest.raises(KombuConnectionError):
+            await channel.basic_consume("q", False, lambda m: None, "tag")
+
+    run(main)

@@ -274,7 +274,9 @@ class AdapterChannel:
     async def basic_consume(self, queue: str, no_ack: bool, callback: DeliveryCallback,
                             consumer_tag: str, arguments: dict[str, Any] | None = None) -> str:
         worker = self.transport._worker
-        assert worker is not None
+        if worker is None or self._closed:  # closed while this consumer was starting
+            raise KombuConnectionError(
+                f"{self!r} is closed: the connection closed before the consumer started.")
         blocking = self.blocking
 
         def on_message(raw: Any, tag: str = consumer_tag) -> None:  # in the worker thread
