@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = {
     "redis": ("kombu-redis", ["redis", "rediss"], "kombu.transport.redis"),
     "amqp": ("kombu-amqp", ["amqp", "pyamqp", "amqps"], "kombu.transport.pyamqp"),
+    "mongo": ("kombu-mongo", ["mongodb", "mongodb+srv"], "kombu.transport.mongodb"),
 }
 
 PROBE = """
