@@ -9,7 +9,7 @@ import pytest
 
 try:
     import celery
-    import celery.contrib.testing.tasks  # noqa: F401  (celery.ping, for the ping check)
+    import celery.contrib.testing.tasks
     from celery.contrib.testing.worker import start_worker
 except ImportError as exc:  # pragma: no cover - reported by the tests below
     celery = None

@@ -12,9 +12,9 @@ from kombu.plugins import FIRST_PARTY_SCHEMES
 
 
 def test_schemes_and_module_are_registered() -> None:
-    from kombu.plugins import resolve_transport
-
     from kombu_mongo.transport import Transport
+
+    from kombu.plugins import resolve_transport
 
     assert resolve_transport("mongodb") is Transport
     assert resolve_transport("mongodb+srv") is Transport

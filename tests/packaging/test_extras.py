@@ -22,6 +22,7 @@ FIRST_PARTY = {
     "amqp": ("kombu-amqp", ["amqp", "pyamqp", "amqps"], "kombu.transport.pyamqp"),
     "zk": ("kombu-zk", ["zookeeper", "zk"], "kombu.transport.zookeeper"),
     "sqs": ("kombu-sqs", ["sqs"], "kombu.transport.SQS"),
+    "mongo": ("kombu-mongo", ["mongodb", "mongodb+srv"], "kombu.transport.mongodb"),
 }
 
 PROBE = """

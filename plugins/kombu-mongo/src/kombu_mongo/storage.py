@@ -38,6 +38,7 @@ import pymongo
 from bson import ObjectId
 from pymongo import InsertOne, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.write_concern import WriteConcern
 
 from kombu.transport.virtual import Binding, Delivery, RouteTable, Target
 from kombu.transport.virtual.envelope import dumps as dumps_envelope
@@ -107,6 +108,10 @@ class MongoStorage:
         db = transport.mongo_client()[settings.database]
         self.db = db
         self.messages = db[self.options["messages_collection"]]
+        #: Acks are sent without waiting for the reply (w=0): the delete is on the
+        #: socket when ack() returns, as the contract asks.  A lost ack only means
+        #: a redelivery once the lease lapses (at-least-once).
+        self._acks = self.messages.with_options(write_concern=WriteConcern(w=0))
         self.routing = db[self.options["routing_collection"]]
         self.queues = db[self.options["queues_collection"]]
         self.use_ttl = bool(self.options["ttl"])
@@ -410,7 +415,7 @@ class MongoStorage:
     def ack(self, tags: Sequence[Any]) -> None:
         query = self._by_receipt(tags)
         if query is not None:
-            self.messages.delete_many(query)
+            self._acks.delete_many(query)
 
     def requeue(self, deliveries: Sequence[Delivery]) -> None:
         ops: list[Any] = []
