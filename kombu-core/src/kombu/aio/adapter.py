@@ -277,9 +277,6 @@ class AdapterChannel:
         if worker is None:  # closed meanwhile (a consumer starting while close() runs)
             self.transport._submit(lambda: None)  # raises the closed-connection error
         assert worker is not None
-        if worker is None or self._closed:  # closed while this consumer was starting
-            raise KombuConnectionError(
-                f"{self!r} is closed: the connection closed before the consumer started.")
         blocking = self.blocking
 
         def on_message(raw: Any, tag: str = consumer_tag) -> None:  # in the worker thread
