@@ -164,7 +164,7 @@ TARGETS: dict[str, KitTarget] = {t.name: t for t in (
               fault_options={"socket_timeout": 5, "socket_connect_timeout": 3},
               fault_server=REDIS_SERVER, cannot_offer={
                   "network_cut": RETRIED_PUBLISH, "broker_restart": RETRIED_PUBLISH}),
-    KitTarget("azure", AZURITE_URL, "kombu-azure", "azure", ("azurite",), 10001,
+    KitTarget("azurestoragequeues", AZURITE_URL, "kombu-azure", "azure", ("azurite",), 10001,
               {"visibility_timeout": 2, "polling_interval": 0.05, "wait_time_seconds": 1},
               fault_options={"retry_total": 0, "read_timeout": 5},
               cannot_offer={"network_cut": RETRIED_PUBLISH,
@@ -189,7 +189,7 @@ TARGETS: dict[str, KitTarget] = {t.name: t for t in (
               fault_server=ZOOKEEPER_SERVER, fault_envelopes="kombu_zk.faults:write",
               cannot_offer={"network_cut": RETRIED_PUBLISH + "; " + ZOOKEEPER_LOST_ACK,
                             "broker_restart": RETRIED_PUBLISH + "; " + ZOOKEEPER_LOST_ACK}),
-    KitTarget("mongo", "mongodb://127.0.0.1:27027/kombu_kit", "kombu-mongo", "mongo",
+    KitTarget("mongodb", "mongodb://127.0.0.1:27027/kombu_kit", "kombu-mongo", "mongo",
               ("secantusdb",), 27027, {"visibility_timeout": 2, "polling_interval": 0.05},
               fault_options={"connect_timeout": 3},
               fault_server="sh scripts/services.d/secantusdb.sh serve {port} {dir}",
