@@ -19,6 +19,10 @@ from kit_targets import TARGETS
 
 from kombu.testing.results import load_results
 
+#: The module's fixture runs every target (a few at a time, each bounded on its own):
+#: far longer than the runner's 300 s per test.
+pytestmark = pytest.mark.timeout(2400)
+
 HOST = "127.0.0.1"
 
 #: The plugin targets of scripts/kit_targets.py (those with a server).

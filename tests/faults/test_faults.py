@@ -15,6 +15,10 @@ from kit_targets import TARGETS
 
 from kombu.testing.faults.table import load_fault_results
 
+#: The module's fixture runs every target (a few at a time, each bounded on its own):
+#: far longer than the runner's 300 s per test.
+pytestmark = pytest.mark.timeout(2400)
+
 
 def _available(name: str) -> str | None:
     target = TARGETS[name]
