@@ -35,41 +35,69 @@ class TerminalRun:
 
 
 def kombu_on_terminal(*args: str, env: Mapping[str, str], until: str | None = None,
-                      interrupt: bool = False, timeout: float = 30) -> TerminalRun:
+                      interrupt: bool = False, timeout: float = 60,
+                      exit_timeout: float = 30) -> TerminalRun:
     """Run the command with standard error on a pseudo-terminal.
 
-    With ``until``, wait for that text on the terminal; with ``interrupt``
-    then send SIGINT (Ctrl-C) and wait for the exit.
+    With ``until``, wait up to ``timeout`` for that text on the terminal; with
+    ``interrupt`` then send SIGINT (Ctrl-C) and wait up to ``exit_timeout`` for
+    the exit.  The terminal is read all along, as a real one is, so a command
+    that writes a lot never blocks on it.  A command that does not exit in time
+    gets SIGABRT: ``-X faulthandler`` then prints where each of its threads
+    was, and the assertion shows it.
     """
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "kombu", *args], env=dict(env),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+    proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "kombu", *args],
+                            env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=slave)
     os.close(slave)
     seen = b""
-    deadline = time.monotonic() + timeout
+    out: list[bytes] = []
+    assert proc.stdout is not None
+    os.set_blocking(proc.stdout.fileno(), False)
 
     def read(wait: float) -> None:
         nonlocal seen
-        ready, _, _ = select.select([master], [], [], wait)
-        if ready:
+        streams = [master, proc.stdout.fileno()] if proc.stdout else [master]
+        ready, _, _ = select.select(streams, [], [], wait)
+        for fd in ready:
             try:
-                seen += os.read(master, 4096)
+                data = os.read(fd, 65536)
             except OSError:  # the child closed the terminal
-                pass
+                continue
+            if fd == master:
+                seen += data
+            else:
+                out.append(data)
+
+    def wait_exit(seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while proc.poll() is None and time.monotonic() < deadline:
+            read(0.1)
+        return proc.poll() is not None
 
     try:
+        deadline = time.monotonic() + timeout
         while until is not None and until.encode() not in seen:
-            if time.monotonic() > deadline or proc.poll() is not None:
+            if proc.poll() is not None:
                 break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{until!r} not on the terminal within {timeout:g} s; "
+                                     f"it showed: {seen.decode(errors='replace')!r}")
             read(0.2)
         if interrupt:
             proc.send_signal(signal.SIGINT)
-        stdout, _ = proc.communicate(timeout=max(deadline - time.monotonic(), 1))
+        if not wait_exit(exit_timeout):
+            proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            wait_exit(5)
+            raise AssertionError(f"kombu {' '.join(args)} did not exit within "
+                                 f"{exit_timeout:g} s{' of Ctrl-C' if interrupt else ''}; "
+                                 f"the terminal showed:\n{seen.decode(errors='replace')}")
         for _ in range(5):
-            read(0.1)
+            read(0.05)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         os.close(master)
-    return TerminalRun(proc.returncode, stdout.decode(), seen.decode(errors="replace"))
+    return TerminalRun(proc.returncode, b"".join(out).decode(), seen.decode(errors="replace"))
