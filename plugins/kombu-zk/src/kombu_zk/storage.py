@@ -38,7 +38,7 @@ from .layout import (
 from .routes import ABSENT, version_of
 
 if TYPE_CHECKING:
-    from .transport import Transport
+    from .contract import ZooKeeperBroker
 
 __all__ = ("MessageTooLarge", "ZooKeeperStorage")
 
@@ -88,7 +88,7 @@ class ZooKeeperStorage:
     blocking_fetch = False
     checks_route_version = False
 
-    def __init__(self, transport: Transport, channel: Any = None) -> None:
+    def __init__(self, transport: ZooKeeperBroker, channel: Any = None) -> None:
         self.transport = transport
         self.channel = channel
         self.zk = transport.zk_client()

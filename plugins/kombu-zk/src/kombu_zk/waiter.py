@@ -15,7 +15,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .transport import Transport
+    from .contract import ZooKeeperBroker
 
 __all__ = ("ZooKeeperWaiter",)
 
@@ -23,7 +23,7 @@ __all__ = ("ZooKeeperWaiter",)
 class ZooKeeperWaiter:
     """One per connection: child watches on the queues it consumes from."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: ZooKeeperBroker) -> None:
         self.transport = transport
         self.interval = transport.polling_interval or 1.0
         self._queues: frozenset[str] = frozenset()
