@@ -5,12 +5,16 @@
 - replies that say the server cannot serve us now (MASTERDOWN, OOM, READONLY) and
   "max number of clients reached" are connection errors;
 - redis-py's health check runs;
-- a Sentinel failover with plain publishes.
+- a Sentinel failover with plain publishes;
+- replies awaited by busy polling (``busy_poll``): the same replies as sleeping,
+  a late reply still read, and an interruption while polling closes the
+  connection like one while reading.
 """
 
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -233,3 +237,58 @@ def test_sentinel_failover_with_plain_publish(redis_server: Any) -> None:
     assert got == published
     for client in (to_master, to_replica, to_sentinel):
         client.close()
+
+
+def _hold_server(raw: Any, seconds: float) -> threading.Thread:
+    """Keep Redis busy in a Lua loop for ``seconds`` (every other reply waits)."""
+    script = ("local t = redis.call('TIME'); local stop = t[1] * 1e6 + t[2] + ARGV[1] * 1e6 "
+              "while true do local n = redis.call('TIME'); "
+              "if n[1] * 1e6 + n[2] > stop then return 1 end end")
+    thread = threading.Thread(target=raw.eval, args=(script, 0, seconds), daemon=True)
+    thread.start()
+    time.sleep(0.05)  # the script runs before the next command arrives
+    return thread
+
+
+@pytest.mark.parametrize("busy_poll", ["0", "0.0001", "2"])
+def test_busy_poll_gives_the_same_replies_early_or_late(url: str, raw: Any,
+                                                        busy_poll: str) -> None:
+    queue_name = f"wire.poll{busy_poll.replace('.', '_')}"
+    with Connection(f"{url}&busy_poll={busy_poll}" if "?" in url
+                    else f"{url}?busy_poll={busy_poll}") as conn:
+        channel = conn.default_channel
+        queue = Queue(queue_name)(channel)
+        queue.declare()
+        producer = Producer(channel)
+        for n in range(100):  # quick replies
+            producer.publish(n, routing_key=queue_name)
+        holder = _hold_server(raw, 0.5)
+        producer.publish("late", routing_key=queue_name)  # its reply comes after 0.5 s
+        holder.join()
+        got = []
+        while (message := queue.get()) is not None:
+            got.append(message.decode())
+            message.ack()
+        assert got == [*range(100), "late"]
+
+
+def test_interrupted_while_polling_closes_the_connection(url: str, raw: Any, prefix: str,
+                                                         alarm: Any) -> None:
+    with Connection(f"{url}&busy_poll=5" if "?" in url else f"{url}?busy_poll=5") as conn:
+        channel = conn.default_channel
+        queue = Queue("wire.poll_int")(channel)
+        queue.declare()
+        producer = Producer(channel)
+        wire = channel.storage.wire
+        holder = _hold_server(raw, 0.6)
+        alarm(0.2)  # lands while the reply is polled for (up to 5 s)
+        with pytest.raises(SoftTimeLimit):
+            wire.call("GET", f"{prefix}wire.poll_k")
+        assert not wire.connected  # the unread reply cannot reach the next command
+        holder.join()
+        raw.set(f"{prefix}wire.poll_k", "value")
+        assert wire.call("GET", f"{prefix}wire.poll_k") == b"value"
+        producer.publish("after", routing_key="wire.poll_int")
+        message = queue.get()
+        assert message is not None and message.decode() == "after"
+        message.ack()

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlparse
 
 __all__ = (
+    "DEFAULT_BUSY_POLL",
     "DEFAULT_DB",
     "DEFAULT_HEALTH_CHECK_INTERVAL",
     "DEFAULT_PORT",
@@ -19,6 +20,9 @@ DEFAULT_PORT = 6379
 DEFAULT_SENTINEL_PORT = 26379
 DEFAULT_DB = 0
 DEFAULT_HEALTH_CHECK_INTERVAL = 25
+#: Seconds a reply is polled for before the reading thread sleeps (transport
+#: option ``busy_poll``; 0 turns polling off); see :mod:`kombu_redis.wire`.
+DEFAULT_BUSY_POLL = 0.0001
 
 MISSING_REDIS_PY = ("The Redis transport needs the redis-py client library, which is not "
                     "installed (or failed to import). Install it with: "

@@ -19,6 +19,7 @@ from .channel import Channel, Message, QoS
 from .channel import Channel as _RedisChannel
 from .layout import Layout
 from .options import (
+    DEFAULT_BUSY_POLL,
     DEFAULT_PORT,
     DEFAULT_SENTINEL_PORT,
     parse_db,
@@ -186,7 +187,8 @@ class Transport(virtual.Transport):
 
         return Wire(self._connection_factory(), describe(self.connparams()),
                     handshake_timeout=self.connect_timeout,
-                    socket_timeout=self.options.get("socket_timeout"))
+                    socket_timeout=self.options.get("socket_timeout"),
+                    busy_poll=float(self.options.get("busy_poll", DEFAULT_BUSY_POLL)))
 
     def create_waiter(self) -> RedisWaiter:
         from .waiter import RedisWaiter
