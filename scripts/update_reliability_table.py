@@ -30,8 +30,8 @@ README = ROOT / "README.md"
 START = "<!-- reliability-table:start -->"
 END = "<!-- reliability-table:end -->"
 REGENERATE = ("This table is `kombu transports --reliability --markdown`; "
-              "`python3 scripts/update_reliability_table.py --measure` measures every "
-              "transport again and rewrites it.")
+              "`python3 scripts/update_reliability_table.py` rewrites it from the stored "
+              "results (with `--measure`, after measuring every transport again).")
 
 
 def render_block() -> str:

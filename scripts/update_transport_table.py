@@ -36,8 +36,8 @@ from kit_targets import TARGETS  # noqa: E402  (the one list of kit runs)
 #: Said under the table in the README (not by ``kombu transports``: an installed
 #: user has no repository scripts).
 REGENERATE = ("This table is `kombu transports --matrix --markdown --all`; "
-              "`python3 scripts/update_transport_table.py --measure` measures every "
-              "transport again and rewrites it.")
+              "`python3 scripts/update_transport_table.py` rewrites it from the stored "
+              "results (with `--measure`, after measuring every transport again).")
 
 
 def render_block(results: Path | None = None) -> str:
