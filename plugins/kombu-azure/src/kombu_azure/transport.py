@@ -28,16 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from kombu.transport import virtual
 
-from .options import AZURE_MESSAGE_LIMIT, Endpoint, entity_name, mask_uri, parse_uri
+from .channel import DEFAULT_VISIBILITY_TIMEOUT, DEFAULT_WAIT_TIME_SECONDS, Channel
+from .options import AZURE_MESSAGE_LIMIT, Endpoint, mask_uri, parse_uri
 
 if TYPE_CHECKING:
     from .storage import AzureStorage, Lease
 
 __all__ = ("Channel", "Transport")
 
-#: kombu's default lease.
-DEFAULT_VISIBILITY_TIMEOUT = 30.0
-DEFAULT_WAIT_TIME_SECONDS = 5.0
 DEFAULT_RETRY_TOTAL = 3
 
 
@@ -89,35 +87,6 @@ class StorageClass:
         from .storage import AzureStorage
 
         return AzureStorage
-
-
-class Channel(virtual.Channel):
-    """The engine's channel with kombu's Azure Storage Queues options."""
-
-    #: Prepended to every queue name (kombu's option).
-    queue_name_prefix = ""
-    visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
-    wait_time_seconds: float = DEFAULT_WAIT_TIME_SECONDS
-    from_transport_options = (*virtual.Channel.from_transport_options,
-                              "queue_name_prefix", "visibility_timeout", "wait_time_seconds")
-    storage: AzureStorage
-
-    def entity_name(self, name: str) -> str:
-        """The Azure queue name for kombu queue ``name`` (without the prefix), as kombu."""
-        return entity_name(name)
-
-    @property
-    def queue_service(self) -> Any:
-        """The azure-storage-queue ``QueueServiceClient`` (kombu's attribute)."""
-        return self.storage.service
-
-    @property
-    def conninfo(self) -> Any:
-        return self.connection.client
-
-    @property
-    def transport_options(self) -> dict[str, Any]:
-        return dict(self.connection.client.transport_options or {})
 
 
 class Transport(virtual.Transport):

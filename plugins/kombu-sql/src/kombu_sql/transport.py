@@ -18,15 +18,12 @@ from kombu.exceptions import ChannelError
 from kombu.transport import virtual
 from kombu.utils.url import maybe_sanitize_url
 
+from .channel import DEFAULT_VISIBILITY_TIMEOUT, Channel, Message
 from .engine import Database, database_for, ping
 from .storage import SqlStorage
 from .waiter import BackoffWaiter
 
 __all__ = ("Channel", "DatabaseConnectionError", "Message", "Transport")
-
-#: Default lease (seconds): a dead consumer's messages come back this long after
-#: its last renewal; a live one renews every quarter of it.
-DEFAULT_VISIBILITY_TIMEOUT = 120.0
 
 #: Transport options kombu passed straight to ``create_engine`` (kombu's SQLAlchemy
 #: transport gave it every option it did not know); here, only these names.
@@ -41,31 +38,6 @@ ENGINE_KEYWORDS = frozenset({
 
 class DatabaseConnectionError(ConnectionError):
     """The database refused or did not answer the connection (the message says why)."""
-
-
-class Message(virtual.Message):
-    """A message delivered by the sqla transport."""
-
-
-class Channel(virtual.Channel):
-    """A channel of the sqla transport.  Options come from ``transport_options``."""
-
-    Message = Message
-
-    queue_tablename = "kombu_queue"
-    message_tablename = "kombu_message"
-    #: Seconds a lease lasts without renewal (kombu-redis's name for it).
-    visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
-    engine_options: dict[str, Any] | None = None
-
-    from_transport_options = (
-        *virtual.Channel.from_transport_options,
-        "queue_tablename", "message_tablename", "visibility_timeout", "engine_options",
-    )
-
-    def get_bindings(self) -> list[dict[str, Any]]:
-        return [{"queue": b.queue, "exchange": b.exchange, "routing_key": b.routing_key,
-                 "arguments": b.arguments} for b in self.storage.get_bindings()]
 
 
 class Transport(virtual.Transport):

@@ -22,6 +22,7 @@ from kombu.exceptions import ConnectionError as KombuConnectionError
 from kombu.transport import virtual
 from kombu.utils.url import maybe_sanitize_url
 
+from .channel import Channel
 from .options import MAX_MESSAGE_SIZE, Options
 
 try:
@@ -48,14 +49,6 @@ _AUTH_CODES = frozenset({
 
 class SQSConnectionError(KombuConnectionError):
     """SQS could not be reached, or refused the credentials."""
-
-
-class Channel(virtual.Channel):
-    """SQS channel: kombu's options; the storage does the work."""
-
-    from_transport_options = (*virtual.Channel.from_transport_options,)
-    # SQS has no priorities: every message is stored at one level.
-    priority_order = "kombu"
 
 
 class _Waiter:

@@ -26,12 +26,13 @@ except ImportError as exc:  # pragma: no cover - exercised without kazoo install
     raise ImportError("The ZooKeeper transport needs kazoo: "
                       "pip install 'kombu-core[zk]' (or: pip install kazoo)") from exc
 
+from .channel import Channel, Message
 from .layout import Layout
 from .routes import RouteVersions
 from .storage import MessageTooLarge, ZooKeeperStorage
 from .waiter import ZooKeeperWaiter
 
-__all__ = ("Channel", "MessageTooLarge", "Transport", "ZooKeeperUnreachable")
+__all__ = ("Channel", "Message", "MessageTooLarge", "Transport", "ZooKeeperUnreachable")
 
 #: ZooKeeper's client port.
 DEFAULT_PORT = 2181
@@ -71,25 +72,6 @@ def hosts_of(hostname: str | None, port: int | None) -> str:
         return ",".join(h if h.rpartition(":")[2].isdigit() and not h.endswith("]")
                         else f"{h}:{port or DEFAULT_PORT}" for h in hosts)
     return f"{hostname or '127.0.0.1'}:{port or DEFAULT_PORT}"
-
-
-class Message(virtual.Message):
-    """A message delivered by the ZooKeeper transport."""
-
-
-class Channel(virtual.Channel):
-    """ZooKeeper channel.  ``client`` is the connection's kazoo client."""
-
-    Message = Message  # type: ignore[assignment]
-    #: kombu's ZooKeeper order: priorities 0..9 in every queue, higher served first
-    #: (queues declared with x-max-priority use their own range).
-    priority_order = "amqp"
-    default_max_priority = 9
-
-    @property
-    def client(self) -> Any:
-        """The kazoo client (``KazooClient``) of this connection."""
-        return self.connection.zk_client()
 
 
 class Transport(virtual.Transport):
