@@ -8,39 +8,42 @@
 #   in DIR (the fault suite's private, restartable server).
 set -u
 cd "$(dirname "$0")/../.."
-if [ "${1:-}" = serve ]; then
-  for BIN in "${KOMBU_TEST_VENV:-.venv}/bin/secantusd-py" .services/secantusdb/bin/secantusd-py \
+# The secantusd-py to run: the test virtualenv's, one on PATH, or (neither there)
+# one installed now with pip. Prints its path; fails if it cannot be installed.
+secantusd() {
+  local venv=${KOMBU_TEST_VENV:-.venv}
+  for bin in "$venv/bin/secantusd-py" .services/secantusdb/bin/secantusd-py \
       "$(command -v secantusd-py)"; do
-    [ -x "$BIN" ] && exec "$BIN" --host 127.0.0.1 --port "$2" --storage-path "$3/secantus" \
-      --log-level WARNING
+    [ -x "$bin" ] && { echo "$bin"; return 0; }
   done
-  echo "secantusdb: secantusd-py is not installed (run scripts/services.d/secantusdb.sh)" >&2
-  exit 1
+  if [ ! -x "$venv/bin/python" ]; then
+    venv=.services/secantusdb
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >/dev/null 2>&1
+  fi
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check secantusdb \
+    >/dev/null 2>&1 || return 1
+  echo "$venv/bin/secantusd-py"
+}
+if [ "${1:-}" = serve ]; then
+  BIN=$(secantusd) || { echo "secantusdb: pip install secantusdb failed" >&2; exit 1; }
+  exec "$BIN" --host 127.0.0.1 --port "$2" --storage-path "$3/secantus" --log-level WARNING
 fi
 PORT=${KOMBU_SERVICE_SECANTUSDB_PORT:-27027}
 WAIT=${KOMBU_SERVICE_SECANTUSDB_WAIT:-60}
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-answers "$PORT" && exit 0
 if [ -n "${KOMBU_SERVICE_SECANTUSDB_START+set}" ] && [ -z "$KOMBU_SERVICE_SECANTUSDB_START" ]; then
+  answers "$PORT" && exit 0
   echo "services: secantusdb is not answering on 127.0.0.1:$PORT (and is not started here)" >&2
   exit 1
 fi
-VENV=${KOMBU_TEST_VENV:-.venv}
-BIN=""
-if [ -x "$VENV/bin/secantusd-py" ]; then BIN="$VENV/bin/secantusd-py"
-elif command -v secantusd-py >/dev/null 2>&1; then BIN=$(command -v secantusd-py)
-else
-  if [ ! -x "$VENV/bin/python" ]; then
-    VENV=.services/secantusdb
-    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV" >/dev/null 2>&1
-  fi
-  if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check secantusdb \
-      >/dev/null 2>&1; then
-    echo "services: secantusdb is not answering on 127.0.0.1:$PORT and pip install secantusdb failed" >&2
-    exit 1
-  fi
-  BIN="$VENV/bin/secantusd-py"
+# Installed even when a server answers already (one started from another checkout):
+# the fault suite runs private ones from this checkout ("serve" above).
+if ! BIN=$(secantusd); then
+  answers "$PORT" && exit 0
+  echo "services: secantusdb is not answering on 127.0.0.1:$PORT and pip install secantusdb failed" >&2
+  exit 1
 fi
+answers "$PORT" && exit 0
 mkdir -p .services
 nohup "$BIN" --host 127.0.0.1 --port "$PORT" --storage-path :memory: --log-level WARNING \
   >.services/secantusdb.log 2>&1 </dev/null &
