@@ -72,6 +72,16 @@ def next_minor(version: str) -> str:
     return f"{major}.{int(minor) + 1}.0"
 
 
+def unlisted_version(package: Path, current: str) -> str:
+    """The next minor version after ``current`` that ``package``'s CHANGELOG has no entry
+    for (a package may already list its next version, e.g. ``## 0.2.0 (unreleased)``)."""
+    text = (package / "CHANGELOG.md").read_text()
+    new = next_minor(current)
+    while re.search(rf"(?m)^##\s+\[?v?{re.escape(new)}\]?(?=\s|$)", text):
+        new = next_minor(new)
+    return new
+
+
 def pick_plugin(repo: Path) -> Path:
     plugins = sorted(p.parent for p in repo.glob("plugins/kombu-*/pyproject.toml"))
     if not plugins:
@@ -82,7 +92,7 @@ def pick_plugin(repo: Path) -> Path:
 
 def test_release_without_changelog_entry_changes_nothing(clone: Path, build_python: str) -> None:
     plugin = pick_plugin(clone)
-    new = next_minor(versions(clone)[plugin.name])
+    new = unlisted_version(plugin, versions(clone)[plugin.name])
     head, tags = git(clone, "rev-parse", "HEAD"), git(clone, "tag")
     proc = release(clone, build_python, plugin.name, new)
     assert proc.returncode == 1
@@ -93,7 +103,7 @@ def test_release_without_changelog_entry_changes_nothing(clone: Path, build_pyth
 
 def test_dry_run_builds_but_changes_nothing(clone: Path, build_python: str) -> None:
     core = versions(clone)["kombu-core"]
-    new = next_minor(core)
+    new = unlisted_version(clone / "kombu-core", core)
     changelog = clone / "kombu-core/CHANGELOG.md"
     text = changelog.read_text()
     changelog.write_text(text.replace("\n## ", f"\n## {new} (unreleased)\n\n- Next.\n\n## ", 1))
@@ -113,7 +123,7 @@ def test_releasing_one_plugin_touches_only_its_version_changelog_and_tag(
         clone: Path, build_python: str, bw: Any) -> None:
     plugin = pick_plugin(clone)
     before = versions(clone)
-    new = next_minor(before[plugin.name])
+    new = unlisted_version(plugin, before[plugin.name])
     changelog = plugin / "CHANGELOG.md"
     title, _, rest = changelog.read_text().partition("\n")
     changelog.write_text(f"{title}\n\n## {new} (unreleased)\n\n- A change.\n{rest}")
