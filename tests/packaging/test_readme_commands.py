@@ -209,7 +209,9 @@ RUN_HERE = {*INSTALL_LINES, TWO_COMMANDS[0], "python3 scripts/test.py --list",
             "kombu transports --matrix --markdown --all", "kombu --help", "kombu --version",
             "kombu transports --reliability", "kombu transports --reliability --markdown",
             "python3 scripts/update_reliability_table.py",
-            "python3 scripts/update_transport_table.py", "python benchmarks/bench_memory.py"}
+            "python3 scripts/update_transport_table.py", "python benchmarks/bench_memory.py",
+            # test_release.py runs the Releases example, as written, in a git clone.
+            "python3 scripts/release.py kombu-redis 0.2.0 --dry-run"}
 RUN_BY_CI = {"python3 scripts/test.py"}  # .ci/run: CI runs the whole suite with it
 
 
