@@ -26,8 +26,9 @@ def test_redis_conformance_session_passes_as_written(tmp_path: Path) -> None:
     require_service("redis", "127.0.0.1", 6379)
     tools = tmp_path / "nox-venv"
     subprocess.run([sys.executable, "-m", "venv", str(tools)], check=True)
-    subprocess.run([str(tools / "bin" / "pip"), "install", "-q", "nox"], check=True,
-                   capture_output=True, text=True)
+    pip = subprocess.run([str(tools / "bin" / "pip"), "install", "-q", "nox"],
+                         capture_output=True, text=True, timeout=300)
+    assert pip.returncode == 0, f"pip install nox failed:\n{pip.stdout}\n{pip.stderr}"
     env = {**os.environ, "PATH": f"{tools / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("VIRTUAL_ENV", None)
     proc = subprocess.run(COMMAND, shell=True, cwd=ROOT, env=env, capture_output=True,

@@ -203,13 +203,41 @@ def test_two_commands_run_as_written_in_a_fresh_clone(clone: Path, helpers: Any,
     assert bench.returncode == 0 or (bench.returncode == 1 and "MISSED" in bench.stdout)
 
 
+NEW_TRANSPORT = "python3 scripts/new_transport.py acme-kombu-foo"
+
+
+def test_new_transport_example_runs_as_written_in_a_clone(clone: Path, helpers: Any) -> None:
+    """The transport authors' paragraph: the generator, with the README's example name.
+
+    It writes into the clone's root, as it would for a new user; the folder is
+    removed afterwards so the clone stays a copy of the checkout.
+    """
+    prose = " ".join(section("How plugins are found").split())
+    assert f"`{NEW_TRANSPORT}` writes `acme-kombu-foo/`" in prose
+    assert "`foo://` transport" in prose
+    target = clone / "acme-kombu-foo"
+    assert not target.exists()
+    try:
+        done = shell(NEW_TRANSPORT, clone, helpers.clean_env())
+        assert f"created {target} (scheme foo://, package acme_kombu_foo)" in done.stdout
+        files = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}
+        assert {"pyproject.toml", "src/acme_kombu_foo/transport.py",
+                "src/acme_kombu_foo/storage.py"} <= files, files
+        assert 'name = "acme-kombu-foo"' in (target / "pyproject.toml").read_text()
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
 #: Every command the README shows, and who runs it exactly as written.
 RUN_HERE = {*INSTALL_LINES, TWO_COMMANDS[0], "python3 scripts/test.py --list",
             "python3 scripts/test.py lint", "kombu transports", "kombu transports --matrix",
             "kombu transports --matrix --markdown --all", "kombu --help", "kombu --version",
             "kombu transports --reliability", "kombu transports --reliability --markdown",
             "python3 scripts/update_reliability_table.py",
-            "python3 scripts/update_transport_table.py", "python benchmarks/bench_memory.py"}
+            "python3 scripts/update_transport_table.py", "python benchmarks/bench_memory.py",
+            NEW_TRANSPORT,
+            # test_release.py runs the Releases example, as written, in a git clone.
+            "python3 scripts/release.py kombu-redis 0.2.0 --dry-run"}
 RUN_BY_CI = {"python3 scripts/test.py"}  # .ci/run: CI runs the whole suite with it
 
 

@@ -72,6 +72,16 @@ def next_minor(version: str) -> str:
     return f"{major}.{int(minor) + 1}.0"
 
 
+def unlisted_version(package: Path, current: str) -> str:
+    """The next minor version after ``current`` that ``package``'s CHANGELOG has no entry
+    for (a package may already list its next version, e.g. ``## 0.2.0 (unreleased)``)."""
+    text = (package / "CHANGELOG.md").read_text()
+    new = next_minor(current)
+    while re.search(rf"(?m)^##\s+\[?v?{re.escape(new)}\]?(?=\s|$)", text):
+        new = next_minor(new)
+    return new
+
+
 def pick_plugin(repo: Path) -> Path:
     plugins = sorted(p.parent for p in repo.glob("plugins/kombu-*/pyproject.toml"))
     if not plugins:
@@ -82,7 +92,7 @@ def pick_plugin(repo: Path) -> Path:
 
 def test_release_without_changelog_entry_changes_nothing(clone: Path, build_python: str) -> None:
     plugin = pick_plugin(clone)
-    new = next_minor(versions(clone)[plugin.name])
+    new = unlisted_version(plugin, versions(clone)[plugin.name])
     head, tags = git(clone, "rev-parse", "HEAD"), git(clone, "tag")
     proc = release(clone, build_python, plugin.name, new)
     assert proc.returncode == 1
@@ -93,7 +103,7 @@ def test_release_without_changelog_entry_changes_nothing(clone: Path, build_pyth
 
 def test_dry_run_builds_but_changes_nothing(clone: Path, build_python: str) -> None:
     core = versions(clone)["kombu-core"]
-    new = next_minor(core)
+    new = unlisted_version(clone / "kombu-core", core)
     changelog = clone / "kombu-core/CHANGELOG.md"
     text = changelog.read_text()
     changelog.write_text(text.replace("\n## ", f"\n## {new} (unreleased)\n\n- Next.\n\n## ", 1))
@@ -109,11 +119,58 @@ def test_dry_run_builds_but_changes_nothing(clone: Path, build_python: str) -> N
     assert git(clone, "status", "--porcelain") == ""
 
 
+#: The README's "Releases" example; test_readme_commands.py lists it as run here.
+README_DRY_RUN = "python3 scripts/release.py kombu-redis 0.2.0 --dry-run"
+
+
+def readme_release_commands(readme: str) -> list[str]:
+    """The commands of the ```sh blocks in the README's "Releases" section."""
+    found = re.search(r"^## Releases\n(.*?)(?=^## )", readme, re.S | re.M)
+    assert found, "README has no '## Releases' section"
+    blocks = re.findall(r"^```sh\n(.*?)^```", found.group(1), re.S | re.M)
+    return [line.partition("#")[0].strip() for block in blocks for line in block.splitlines()
+            if line.partition("#")[0].strip()]
+
+
+def test_readme_dry_run_works_as_written_and_changes_nothing(clone: Path,
+                                                             build_python: str) -> None:
+    """The README's release command, typed in a fresh clone with a virtualenv active.
+
+    As written: through the shell, ``python3`` found on ``PATH`` (a virtualenv with
+    ``build`` and ``twine``, as the ``.venv`` of ``python3 scripts/test.py`` has), an
+    isolated build.  Runs before the test below releases in this clone.
+    """
+    assert readme_release_commands((clone / "README.md").read_text()) == [README_DRY_RUN]
+    bindir = Path(build_python).parent
+    assert (bindir / "python3").exists(), bindir
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTHON", "PIP_", "VIRTUAL_ENV"))}
+    env.update(GIT_ENV, VIRTUAL_ENV=str(bindir.parent),
+               PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}")
+
+    def snapshot() -> tuple[str, ...]:
+        status = git(clone, "status", "--porcelain", "--ignored", "--untracked-files=all")
+        return (git(clone, "rev-parse", "HEAD"), git(clone, "tag"),
+                *sorted(ln for ln in status.splitlines() if "__pycache__" not in ln))
+
+    before, versions_before = snapshot(), versions(clone)
+    proc = subprocess.run(["sh", "-c", README_DRY_RUN], cwd=clone, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (
+        f"{README_DRY_RUN!r} exited {proc.returncode} (if kombu-redis 0.2.0 is "
+        f"released, move the README's example to the next version):\n"
+        f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    assert "kombu_redis-0.2.0-py3-none-any.whl" in proc.stdout, proc.stdout
+    assert "would commit and tag kombu-redis-v0.2.0" in proc.stdout, proc.stdout
+    assert snapshot() == before
+    assert versions(clone) == versions_before
+
+
 def test_releasing_one_plugin_touches_only_its_version_changelog_and_tag(
         clone: Path, build_python: str, bw: Any) -> None:
     plugin = pick_plugin(clone)
     before = versions(clone)
-    new = next_minor(before[plugin.name])
+    new = unlisted_version(plugin, before[plugin.name])
     changelog = plugin / "CHANGELOG.md"
     title, _, rest = changelog.read_text().partition("\n")
     changelog.write_text(f"{title}\n\n## {new} (unreleased)\n\n- A change.\n{rest}")
