@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from release import changelog_heading
 
 ROOT = Path(__file__).resolve().parents[2]
 GIT_ENV = {"GIT_AUTHOR_NAME": "release-test", "GIT_AUTHOR_EMAIL": "release@test.invalid",
@@ -77,7 +78,7 @@ def unlisted_version(package: Path, current: str) -> str:
     for (a package may already list its next version, e.g. ``## 0.2.0 (unreleased)``)."""
     text = (package / "CHANGELOG.md").read_text()
     new = next_minor(current)
-    while re.search(rf"(?m)^##\s+\[?v?{re.escape(new)}\]?(?=\s|$)", text):
+    while changelog_heading(text, new):
         new = next_minor(new)
     return new
 
