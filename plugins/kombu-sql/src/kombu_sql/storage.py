@@ -34,6 +34,10 @@ __all__ = ("SqlStorage",)
 
 READY, LEASED = 0, 1
 MAX_LEVEL = 255
+#: An INSERT's row count as the driver reports it: SQLAlchemy keeps it only for
+#: UPDATE and DELETE unless asked, and psycopg's INSERT then reads as -1 (true),
+#: so a publish through a stale routing table looked stored and was lost.
+COUNT_ROWS = {"preserve_rowcount": True}
 
 
 def _args_key(arguments: Mapping[str, Any] | None) -> str:
@@ -154,7 +158,7 @@ class SqlStorage:
             stmt = sqlite_insert(table).values(values).on_conflict_do_nothing()
         else:
             stmt = insert(table).values(values).prefix_with("IGNORE")
-        return int(conn.execute(stmt).rowcount or 0)
+        return int(conn.execute(stmt, execution_options=COUNT_ROWS).rowcount or 0)
 
     def _bump(self, conn: Connection, exchange: str) -> None:
         """A new route version for ``exchange`` (its row made if missing)."""
@@ -254,8 +258,11 @@ class SqlStorage:
         stmt = insert(m).from_select(
             ["queue", "rank", "payload", "state", "seq", "redelivered"], source)
         with self.db.auto.begin() as conn:
-            stored = conn.execute(stmt).rowcount
-        return bool(stored)
+            stored = conn.execute(stmt, execution_options=COUNT_ROWS).rowcount
+        if stored < 0:
+            raise RuntimeError("the database driver did not report how many rows an INSERT "
+                               "stored; kombu-sql needs SQLAlchemy >= 2.0.28 to publish safely")
+        return stored > 0
 
     def fetch(self, queues: Sequence[str], n: int, noack: Collection[str] = (),
               timeout: float = 0.0) -> list[Delivery]:

@@ -111,6 +111,22 @@ class RoutingChecks:
         got = kit.bodies(queue, 2, linger=kit.quiet)
         assert sorted(b["n"] for b in got) == [1, 2]
 
+    @requires("exchange_type:direct")
+    def test_direct_binding_made_by_another_connection(self, kit: Kit) -> None:
+        # The publisher has routed through the exchange (and may cache its routes);
+        # a binding made meanwhile by another connection must not cost a message.
+        exchange = kit.exchange("direct")
+        first = kit.queue(exchange, routing_key="k1")
+        second = kit.queue(exchange, routing_key="k2")
+        kit.declare(first)
+        kit.publish({"n": 1}, routing_key="k1", exchange=exchange)
+        kit.declare(second, channel=kit.connection().default_channel)
+        kit.publish({"n": 2}, routing_key="k1", exchange=exchange)
+        kit.publish({"n": 3}, routing_key="k2", exchange=exchange)
+        got = sorted(b["n"] for b in kit.bodies(first, 2, linger=kit.quiet))
+        assert got == [1, 2], f"the queue bound before got {got}, expected [1, 2]"
+        assert kit.bodies(second, 1, linger=kit.quiet) == [{"n": 3}]
+
     # -- topic ----------------------------------------------------------------
 
     @requires("exchange_type:topic")
