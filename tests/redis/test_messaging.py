@@ -355,3 +355,39 @@ def test_event_loop_hub(url: str) -> None:
             conn.transport.unregister_from_event_loop(conn.connection, hub)
         hub.close()
     assert sorted(got, key=lambda s: int(s[1:])) == [f"x{i}" for i in range(50)]
+
+
+def test_a_prefetch_larger_than_luas_unpack_limit(url: str, raw, prefix: str) -> None:
+    # One fetch of 6,000 messages: Lua unpacks at most ~8,000 values at once, and a
+    # fetch script that failed half-way had moved messages out of their queue.
+    n = 6000
+    with Connection(url) as conn:
+        producer = Producer(conn)
+        q = Queue("big.prefetch")
+        for i in range(n):
+            producer.publish({"n": i}, routing_key="big.prefetch", declare=[q] if not i else None)
+        got = collect(conn, [q], n, prefetch_count=n)
+        assert sorted(b["n"] for b in got) == list(range(n))
+    assert raw.hlen(f"{prefix}unacked") == 0
+    assert raw.zcard(f"{prefix}unacked_index") == 0
+
+
+def test_a_fetched_batch_is_indexed_by_lease_time(url: str, raw, prefix: str) -> None:
+    # Each fetched message has a lease entry; the batch's scores lie within a
+    # millisecond of the server's time (a microsecond apart, falling).
+    with Connection(url) as conn:
+        producer = Producer(conn)
+        q = Queue("lease.scores")
+        for i in range(50):
+            producer.publish({"n": i}, routing_key="lease.scores", declare=[q] if not i else None)
+        held: list = []
+        with Consumer(conn, [q], callbacks=[lambda b, m: held.append(m)], prefetch_count=50):
+            drain(conn, held, 50)
+            now = float(raw.time()[0]) + raw.time()[1] / 1e6
+            scores = [s for _, s in raw.zrange(f"{prefix}unacked_index", 0, -1, withscores=True)]
+            assert len(scores) == 50 and raw.hlen(f"{prefix}unacked") == 50
+            assert all(now - 2 < s <= now for s in scores), (now, scores[:3])
+            assert max(scores) - min(scores) < 0.001
+            for message in held:
+                message.ack()
+    assert raw.zcard(f"{prefix}unacked_index") == 0

@@ -71,6 +71,29 @@ local function push(key, payload, wake)
 end
 """
 
+# ``chunked``: one command over many arguments, in pieces Lua can unpack (its
+# stack holds some 8000 values).  ``pop``: up to ``count`` items from the right
+# of a list in one call where Redis has ``RPOP key count`` (6.2), else one by one.
+_CHUNKED = """
+local function chunked(cmd, key, args)
+  for i = 1, #args, 1000 do
+    redis.call(cmd, key, unpack(args, i, math.min(i + 999, #args)))
+  end
+end
+local function pop(key, count)
+  local items = redis.pcall('RPOP', key, count)
+  if type(items) == 'table' and items.err then
+    items = {}
+    for i = 1, count do
+      local m = redis.call('RPOP', key)
+      if not m then break end
+      items[i] = m
+    end
+  end
+  return items or {}
+end
+"""
+
 # Put back the messages whose lease expired before ``cutoff``.  Entries in
 # kombu's ``[envelope, exchange, routing_key]`` form with a real exchange
 # need routing: they are returned for the client to restore.
@@ -125,32 +148,34 @@ return {scanned, foreign}
 #: KEYS: unacked, unacked_index, queue keys (in consumption order).
 #: ARGV: n, tag prefix, then per queue key: its queue name as JSON and a no-ack flag.
 #: Returns {key index, message, key index, message, ...}.
-FETCH = Script(_NOW + """
+FETCH = Script(_NOW + _CHUNKED + """
 local hkey, zkey = KEYS[1], KEYS[2]
 local t = now()
 local n, prefix = tonumber(ARGV[1]), ARGV[2]
 local out = {}
 local got = 0
-local zargs = {}
+local hargs, zargs = {}, {}
 for k = 3, #KEYS do
   if got >= n then break end
   local qjson = ARGV[3 + (k - 3) * 2]
   local noack = ARGV[3 + (k - 3) * 2 + 1] == '1'
-  while got < n do
-    local m = redis.call('RPOP', KEYS[k])
-    if not m then break end
+  for _, m in ipairs(pop(KEYS[k], n - got)) do
     got = got + 1
     if not noack then
       local tag = prefix .. got
-      redis.call('HSET', hkey, tag, '[' .. m .. ',"",' .. qjson .. ']')
-      zargs[#zargs + 1] = t
+      hargs[#hargs + 1] = tag
+      hargs[#hargs + 1] = '[' .. m .. ',"",' .. qjson .. ']'
+      -- Scores a microsecond apart, falling: each entry goes to the head of a
+      -- small (listpack) sorted set instead of after every equal score.
+      zargs[#zargs + 1] = t - got * 0.000001
       zargs[#zargs + 1] = tag
     end
     out[#out + 1] = k - 2
     out[#out + 1] = m
   end
 end
-if #zargs > 0 then redis.call('ZADD', zkey, unpack(zargs)) end
+chunked('HSET', hkey, hargs)
+chunked('ZADD', zkey, zargs)
 return out
 """)
 
