@@ -9,44 +9,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from celery_support import assert_chain, assert_group, celery_app, running_worker
 from sqs_support import FAST, URL
-
-try:
-    import celery
-    from celery.contrib.testing.worker import start_worker
-except ImportError as exc:  # pragma: no cover - reported by the tests below
-    celery = None
-    CELERY_MISSING = (f"Celery is not importable ({exc}). Install it beside kombu-core with: "
-                      f"python -m pip install --no-deps -r requirements/celery.txt")
 
 attempts: dict[str, int] = {}
 lock = threading.Lock()
+HOSTNAME = "kombu-sqs@test"
 
 
 @pytest.fixture(scope="module")
 def app() -> Any:
-    if celery is None:
-        pytest.fail(CELERY_MISSING, pytrace=False)
     prefix = f"c{uuid.uuid4().hex[:8]}-"
-    app = celery.Celery("kombu_sqs_test", broker=URL, backend="cache+memory://",
-                        set_as_current=False)
-    app.conf.update(
-        broker_transport_options={**FAST, "queue_name_prefix": prefix,
-                                  "supports_fanout": True, "visibility_timeout": 30},
-        broker_connection_retry_on_startup=True,
-        task_serializer="json", result_serializer="json", accept_content=["json"],
-        worker_hijack_root_logger=False,
-    )
+    app = celery_app("kombu_sqs_test", URL,
+                     {**FAST, "queue_name_prefix": prefix, "supports_fanout": True,
+                      "visibility_timeout": 30})
 
-    @app.task(name="s.add")
-    def add(x: int, y: int) -> int:
-        return x + y
-
-    @app.task(name="s.mul")
-    def mul(x: int, y: int) -> int:
-        return x * y
-
-    @app.task(name="s.flaky", bind=True, max_retries=5)
+    @app.task(name="t.flaky", bind=True, max_retries=5)
     def flaky(self: Any, key: str, failures: int) -> int:
         with lock:
             attempts[key] = attempts.get(key, 0) + 1
@@ -60,29 +38,20 @@ def app() -> Any:
 
 @pytest.fixture(scope="module")
 def worker(app: Any) -> Iterator[Any]:
-    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False,
-                      shutdown_timeout=15, hostname="kombu-sqs@test") as w:
+    with running_worker(app, HOSTNAME) as w:
         yield w
 
 
 def test_task_chain(app: Any, worker: Any) -> None:
-    from celery import chain
-
-    add, mul = app.tasks["s.add"], app.tasks["s.mul"]
-    result = chain(add.s(1, 2), add.s(3), mul.s(10)).apply_async()
-    assert result.get(timeout=30) == 60
+    assert_chain(app)
 
 
 def test_group(app: Any, worker: Any) -> None:
-    from celery import group
-
-    add = app.tasks["s.add"]
-    result = group(add.s(i, i) for i in range(10)).apply_async()
-    assert result.get(timeout=30) == [i * 2 for i in range(10)]
+    assert_group(app)
 
 
 def test_retrying_task(app: Any, worker: Any) -> None:
-    result = app.tasks["s.flaky"].delay("twice", 2)
+    result = app.tasks["t.flaky"].delay("twice", 2)
     assert result.get(timeout=30) == 3
     assert attempts["twice"] == 3
 
@@ -93,9 +62,9 @@ def test_control_ping_through_sns_fanout(app: Any, worker: Any, raw_sns: Any) ->
         replies = app.control.ping(timeout=2)
         if replies:
             break
-    assert replies == [{"kombu-sqs@test": {"ok": "pong"}}]
-    assert app.control.ping(destination=["kombu-sqs@test"], timeout=5) == [
-        {"kombu-sqs@test": {"ok": "pong"}}]
+    assert replies == [{HOSTNAME: {"ok": "pong"}}]
+    assert app.control.ping(destination=[HOSTNAME], timeout=5) == [
+        {HOSTNAME: {"ok": "pong"}}]
     prefix = app.conf.broker_transport_options["queue_name_prefix"]
     topics = [t["TopicArn"].rsplit(":", 1)[1] for t in raw_sns.list_topics()["Topics"]]
     assert prefix + "celery-pidbox" in topics, "the broadcast did not go through SNS"
