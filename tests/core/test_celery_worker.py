@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery_support import celery_app, running_worker
 
 import kombu
 
 try:
     import celery
-    import celery.contrib.testing.tasks
-    from celery.contrib.testing.worker import start_worker
 except ImportError as exc:  # pragma: no cover - reported by the tests below
     celery = None
     CELERY_MISSING = (
@@ -38,24 +37,7 @@ attempts_lock = threading.Lock()
 
 
 def _make_app() -> Any:
-    app = celery.Celery(
-        "kombu_core_test", broker="memory://", backend="cache+memory://", set_as_current=False
-    )
-    app.conf.update(
-        broker_connection_retry_on_startup=True,
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
-        worker_hijack_root_logger=False,
-    )
-
-    @app.task(name="t.add")
-    def add(x: int, y: int) -> int:
-        return x + y
-
-    @app.task(name="t.mul")
-    def mul(x: int, y: int) -> int:
-        return x * y
+    app = celery_app("kombu_core_test", "memory://", {})
 
     @app.task(name="t.flaky", bind=True, max_retries=5)
     def flaky(self: Any, key: str, failures: int) -> int:
@@ -82,14 +64,7 @@ def app() -> Any:
 
 @pytest.fixture(scope="module")
 def worker(app: Any) -> Iterator[Any]:
-    with start_worker(
-        app,
-        pool="solo",
-        concurrency=1,
-        perform_ping_check=True,
-        shutdown_timeout=15,
-        hostname="kombu-core@test",
-    ) as w:
+    with running_worker(app, "kombu-core@test", ping_check=True) as w:
         yield w
 
 
